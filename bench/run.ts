@@ -1,0 +1,53 @@
+/**
+ * Runs the benchmarks: `pnpm bench` runs all of them, `pnpm bench rls storage` a selection.
+ * Prints one table per benchmark and writes `bench/results/<name>-<timestamp>.json`.
+ */
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Bench, BenchResult } from "./lib.ts";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+async function available(): Promise<string[]> {
+  const entries = await readdir(here, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory() && e.name !== "results").map((e) => e.name).sort();
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined || Number.isNaN(n)) return "";
+  if (Math.abs(n) >= 100) return n.toFixed(0);
+  if (Math.abs(n) >= 1) return n.toFixed(2);
+  return n.toFixed(3);
+}
+
+function print(result: BenchResult): void {
+  console.log(`\n## ${result.name}`);
+  if (result.context) console.log(JSON.stringify(result.context));
+  console.table(
+    result.rows.map((r) => ({
+      metric: r.metric,
+      value: fmt(r.value),
+      baseline: fmt(r.baseline),
+      ratio: r.ratio === undefined ? "" : `${fmt(r.ratio)}x`,
+      unit: r.unit,
+      target: r.target ?? "",
+      note: r.note ?? "",
+    })),
+  );
+}
+
+const all = await available();
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !all.includes(w));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(", ")}; available: ${all.join(", ")}`);
+  process.exit(2);
+}
+await mkdir(new URL("./results/", import.meta.url), { recursive: true });
+for (const name of wanted.length > 0 ? wanted : all) {
+  const mod = (await import(pathToFileURL(`${here}${name}/index.ts`).href)) as { default: Bench };
+  const result = await mod.default();
+  print(result);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  await writeFile(new URL(`./results/${name}-${stamp}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+}
