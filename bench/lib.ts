@@ -42,7 +42,14 @@ export function row(
   extra: Partial<BenchRow> = {},
 ): BenchRow {
   const ratio = baseline === undefined || baseline === 0 ? undefined : value / baseline;
-  return { metric, value, unit, ...(baseline === undefined ? {} : { baseline }), ...(ratio === undefined ? {} : { ratio }), ...extra };
+  return {
+    metric,
+    value,
+    unit,
+    ...(baseline === undefined ? {} : { baseline }),
+    ...(ratio === undefined ? {} : { ratio }),
+    ...extra,
+  };
 }
 
 /** Percentile of a list of numbers (nearest rank); the list need not be sorted. */
@@ -62,7 +69,10 @@ export function nowMs(): number {
  * Samples the process's RSS every `intervalMs` while `fn` runs and returns the peak growth over the
  * RSS measured just before it started, in bytes.
  */
-export async function measurePeakRss<T>(fn: () => Promise<T>, intervalMs = 10): Promise<{ result: T; peakGrowth: number }> {
+export async function measurePeakRss<T>(
+  fn: () => Promise<T>,
+  intervalMs = 10,
+): Promise<{ result: T; peakGrowth: number }> {
   globalThis.gc?.();
   const start = process.memoryUsage.rss();
   let peak = start;

@@ -10,7 +10,10 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 
 async function available(): Promise<string[]> {
   const entries = await readdir(here, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && e.name !== "results").map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && e.name !== "results")
+    .map((e) => e.name)
+    .sort();
 }
 
 function fmt(n: number | undefined): string {
@@ -49,5 +52,8 @@ for (const name of wanted.length > 0 ? wanted : all) {
   const result = await mod.default();
   print(result);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  await writeFile(new URL(`./results/${name}-${stamp}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(
+    new URL(`./results/${name}-${stamp}.json`, import.meta.url),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
 }

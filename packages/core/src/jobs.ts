@@ -1,0 +1,49 @@
+import type { TenantTransaction } from "./tenant-context.js";
+
+/**
+ * The job registry: a job name maps to its payload type, so `enqueue("episode.analyze", payload)` is
+ * checked at compile time. The workers package implements these jobs; hosts may add their own by
+ * declaration merging:
+ *
+ * @example
+ * ```ts
+ * declare module "@cybernetic/core" {
+ *   interface JobPayloads { "report.render": { tenantId: string; reportId: string } }
+ * }
+ * ```
+ */
+export interface JobPayloads {
+  "episode.analyze": { tenantId: string; episodeId: string };
+  "policy.evaluate": { tenantId: string; eventId: string };
+  "notification.send": { tenantId: string; notificationId: string };
+  "telegram.update": { tenantId: string; updateId: number; update: Record<string, unknown> };
+  housekeeping: Record<string, never>;
+}
+
+/** A registered job name. */
+export type JobName = keyof JobPayloads;
+
+/** Job priorities, highest first. */
+export type JobPriority = "critical" | "high" | "normal" | "low";
+
+/** Options of `JobQueue.enqueue`. */
+export interface EnqueueOptions {
+  priority?: JobPriority;
+  /** At most one queued job with this key (pg-boss singleton key); a duplicate enqueue returns null. */
+  singletonKey?: string;
+  /** Delay before the job may start, in seconds. */
+  startAfterSeconds?: number;
+}
+
+/**
+ * What core needs from a job queue: enqueue inside the caller's transaction, so a write and the job it
+ * schedules commit together or not at all. `@cybernetic/workers` provides the pg-boss implementation.
+ */
+export interface JobQueue {
+  enqueue<N extends JobName>(
+    trx: TenantTransaction,
+    name: N,
+    payload: JobPayloads[N],
+    options?: EnqueueOptions,
+  ): Promise<string | null>;
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from "node:crypto";
+import { type Selectable, sql } from "kysely";
+import { limitSchema, type Page } from "../contract/common.js";
+import {
+  type CreateTenantInput,
+  createTenantSchema,
+  type IssuedApiKey,
+  type Tenant,
+} from "../contract/tenants.js";
+import type { Db } from "../database.js";
+import { notFound } from "../errors.js";
+import { decodeCursor, encodeCursor, isNonEmptyString } from "../internal/cursor.js";
+import { mapPgError } from "../internal/pg-errors.js";
+import { iso } from "../internal/time.js";
+import { parseInput } from "../internal/validation.js";
+import type { TenantsTable } from "../schema.js";
+import { assertUuid, withTenant } from "../tenant-context.js";
+import type { ApiKeyService } from "./api-keys.js";
+
+/** Options of `tenants.create`. */
+export interface CreateTenantOptions {
+  /** Also issue a first API key (all scopes) in the same transaction; returned once. */
+  issueKey?: boolean | { name?: string };
+}
+
+/** Tenants: each one a viable system with its five system states. */
+export interface TenantService {
+  /**
+   * Creates a tenant, its five system states and, when asked, its first API key, in one transaction.
+   *
+   * @example
+   * ```ts
+   * const { tenant, apiKey } = await platform.tenants.create({ name: "Acme", slug: "acme" }, { issueKey: true });
+   * ```
+   * @throws CyberneticError `validation_failed` (bad name or slug), `duplicate` (slug taken).
+   */
+  create(
+    input: CreateTenantInput,
+    options?: CreateTenantOptions,
+  ): Promise<{ tenant: Tenant; apiKey?: IssuedApiKey }>;
+  /** Gets one tenant; `not_found` when it does not exist. */
+  get(id: string): Promise<Tenant>;
+  /** Finds a tenant id by slug (a narrow cross-tenant lookup); `not_found` when unknown. */
+  idBySlug(slug: string): Promise<string>;
+  /** Lists tenants by slug (admin). */
+  list(input?: { limit?: number | string; cursor?: string }): Promise<Page<Tenant>>;
+  /** Deactivates a tenant: its keys stop resolving. Idempotent. */
+  deactivate(id: string): Promise<Tenant>;
+  /** Re-activates a tenant. Idempotent. */
+  activate(id: string): Promise<Tenant>;
+}
+
+/** Maps a tenants row to the API shape. */
+export function toTenant(row: Selectable<TenantsTable>): Tenant {
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    settings: row.settings,
+    active: row.active,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** Creates the tenant service. */
+export function createTenantService(db: Db, apiKeys: ApiKeyService): TenantService {
+  const setActive = (id: string, active: boolean) => {
+    const tenantId = assertUuid(id, "id");
+    return withTenant(db, tenantId, async (trx) => {
+      const row = await trx
+        .updateTable("tenants")
+        .set({ active, updated_at: sql<Date>`now()` })
+        .where("id", "=", tenantId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw notFound("tenant", tenantId);
+      return toTenant(row);
+    });
+  };
+
+  return {
+    async create(raw, options = {}) {
+      const input = parseInput(createTenantSchema, raw, "tenant");
+      // The new tenant's own id is the transaction's tenant context, so row-level security admits exactly
+      // its rows: no privileged path is needed to create a tenant.
+      const id = randomUUID();
+      try {
+        return await withTenant(db, id, async (trx) => {
+          const row = await trx
+            .insertInto("tenants")
+            .values({
+              id,
+              name: input.name,
+              slug: input.slug,
+              settings: JSON.stringify(input.settings ?? {}),
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await trx
+            .insertInto("system_states")
+            .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, state: "{}" })))
+            .execute();
+          await trx
+            .insertInto("system_state_history")
+            .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, version: 1, state: "{}" })))
+            .execute();
+          const tenant = toTenant(row);
+          if (!options.issueKey) return { tenant };
+          const name =
+            typeof options.issueKey === "object" ? (options.issueKey.name ?? "default") : "default";
+          const apiKey = await apiKeys.issueIn(trx, id, { name });
+          return { tenant, apiKey };
+        });
+      } catch (error) {
+        throw mapPgError(error, { tenants_slug_key: `slug "${input.slug}" is taken` });
+      }
+    },
+
+    async get(id) {
+      const tenantId = assertUuid(id, "id");
+      const row = await withTenant(
+        db,
+        tenantId,
+        (trx) => trx.selectFrom("tenants").selectAll().where("id", "=", tenantId).executeTakeFirst(),
+        { readOnly: true },
+      );
+      if (!row) throw notFound("tenant", tenantId);
+      return toTenant(row);
+    },
+
+    async idBySlug(slug) {
+      const { rows } = await sql<{
+        id: string | null;
+      }>`select cybernetic.tenant_id_by_slug(${slug}) as id`.execute(db);
+      const id = rows[0]?.id;
+      if (!id) throw notFound("tenant", slug);
+      return id;
+    },
+
+    async list(raw = {}) {
+      const limit = parseInput(limitSchema, raw.limit, "limit");
+      const after =
+        raw.cursor === undefined ? null : decodeCursor<[string]>(raw.cursor, [isNonEmptyString])[0];
+      const { rows } = await sql<Selectable<TenantsTable>>`
+        select * from cybernetic.list_tenants(${after}, ${limit + 1})`.execute(db);
+      const items = rows.slice(0, limit).map(toTenant);
+      const last = items.at(-1);
+      return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.slug]) } : { items };
+    },
+
+    deactivate: (id) => setActive(id, false),
+    activate: (id) => setActive(id, true),
+  };
+}

@@ -1,0 +1,96 @@
+import { type Kysely, sql } from "kysely";
+import pg from "pg";
+import type { Db } from "./database.js";
+import { validationError } from "./errors.js";
+import { mapPgError } from "./internal/pg-errors.js";
+import type { Database } from "./schema.js";
+
+/** A Kysely bound to one connection inside a tenant's transaction. Do not call `.transaction()` on it. */
+export type TenantTransaction = Kysely<Database>;
+
+/** Options of `withTenant`. */
+export interface WithTenantOptions {
+  /** Start the transaction READ ONLY (reads that must never write). */
+  readOnly?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * True when `value` is a UUID in canonical text form.
+ *
+ * @example
+ * ```ts
+ * isUuid("5f0c8a9e-2b1d-4c3e-9f00-0a1b2c3d4e5f"); // true
+ * ```
+ */
+export function isUuid(value: unknown): value is string {
+  return typeof value === "string" && UUID.test(value);
+}
+
+/**
+ * Throws `validation_failed` unless `value` is a UUID; returns it lower-cased.
+ *
+ * @example
+ * ```ts
+ * const id = assertUuid(params.id, "id");
+ * ```
+ */
+export function assertUuid(value: unknown, field: string): string {
+  if (!isUuid(value)) {
+    throw validationError(`${field} must be a UUID`, [{ path: field, message: "must be a UUID" }]);
+  }
+  return value.toLowerCase();
+}
+
+/**
+ * Runs `fn` in one transaction scoped to a tenant: row-level security then shows and accepts only that
+ * tenant's rows. The context is `set_config('app.tenant_id', …, true)`, local to the transaction, so it
+ * can never leak to the next user of the pooled connection.
+ *
+ * Round trips: BEGIN and set_config travel together in one simple-protocol message (a separate BEGIN
+ * would cost a network round trip on every tenant-scoped read). That message cannot carry a bind
+ * parameter, so the tenant id is embedded as a literal, and only after `assertUuid` has proved it is 36
+ * characters of hex and dashes; pg's `escapeLiteral` quotes it anyway. A read is therefore three round
+ * trips (BEGIN+context, the query, COMMIT).
+ *
+ * @example
+ * ```ts
+ * const newest = await withTenant(db, tenantId, (trx) =>
+ *   trx.selectFrom("episodes").selectAll().orderBy("created_at", "desc").limit(20).execute(),
+ * );
+ * ```
+ * @throws CyberneticError `validation_failed` when `tenantId` is not a UUID (no SQL is sent).
+ */
+export async function withTenant<T>(
+  db: Db,
+  tenantId: string,
+  fn: (trx: TenantTransaction) => Promise<T>,
+  options: WithTenantOptions = {},
+): Promise<T> {
+  const id = assertUuid(tenantId, "tenantId");
+  const begin = `begin${options.readOnly ? " read only" : ""}; select set_config('app.tenant_id', ${pg.escapeLiteral(id)}, true)`;
+  return db.connection().execute(async (conn) => {
+    await sql.raw(begin).execute(conn);
+    let result: T;
+    try {
+      result = await fn(conn);
+    } catch (error) {
+      await sql
+        .raw("rollback")
+        .execute(conn)
+        .catch(() => {});
+      throw mapPgError(error);
+    }
+    try {
+      await sql.raw("commit").execute(conn);
+    } catch (error) {
+      await sql
+        .raw("rollback")
+        .execute(conn)
+        .catch(() => {});
+      throw mapPgError(error);
+    }
+    return result;
+  });
+}
