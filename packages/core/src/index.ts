@@ -79,3 +79,14 @@ export {
   type WithTenantOptions,
   withTenant,
 } from "./tenant-context.js";
+
+// Events
+export {
+  createEventBus,
+  type EventBus,
+  type EventBusOptions,
+  type EventFilter,
+  type EventHandler,
+  type ReplayResult,
+  toEvent,
+} from "./events/event-bus.js";
