@@ -25,6 +25,16 @@ export {
   validationError,
   versionConflict,
 } from "./errors.js";
+// Events
+export {
+  createEventBus,
+  type EventBus,
+  type EventBusOptions,
+  type EventFilter,
+  type EventHandler,
+  type ReplayResult,
+  toEvent,
+} from "./events/event-bus.js";
 // Jobs and logging
 export type { EnqueueOptions, JobName, JobPayloads, JobPriority, JobQueue } from "./jobs.js";
 export { type Logger, silentLogger } from "./logger.js";
@@ -54,11 +64,13 @@ export type {
   ColumnSpec,
   Database,
   EpisodesTable,
+  EventConsumersTable,
   EventsTable,
   Json,
   JsonObject,
   NotificationsTable,
   PoliciesTable,
+  PolicyEvaluationsTable,
   SchemaColumns,
   SystemStateHistoryTable,
   SystemStatesTable,
@@ -79,14 +91,3 @@ export {
   type WithTenantOptions,
   withTenant,
 } from "./tenant-context.js";
-
-// Events
-export {
-  createEventBus,
-  type EventBus,
-  type EventBusOptions,
-  type EventFilter,
-  type EventHandler,
-  type ReplayResult,
-  toEvent,
-} from "./events/event-bus.js";

@@ -147,6 +147,23 @@ export interface NotificationsTable {
   sent_at: NullableTimestamp;
 }
 
+/** `cybernetic.policy_evaluations`: one row per (event, policy) evaluated. */
+export interface PolicyEvaluationsTable {
+  tenant_id: string;
+  event_id: ColumnType<string, string | number, never>;
+  policy_id: string;
+  matched: boolean;
+  outcome: JSONColumnType<JsonObject, string | undefined, never>;
+  evaluated_at: CreatedAt;
+}
+
+/** `cybernetic.event_consumers`: durable outbox cursors (not tenant data). */
+export interface EventConsumersTable {
+  name: string;
+  last_id: ColumnType<string, string | number | undefined, string | number>;
+  updated_at: UpdatedAt;
+}
+
 /**
  * Every table of schema `cybernetic`, keyed as Kysely expects (`withSchema("cybernetic")` is applied by
  * `createDatabase`, so queries name tables without the schema).
@@ -162,6 +179,8 @@ export interface Database {
   events: EventsTable;
   telegram_updates: TelegramUpdatesTable;
   notifications: NotificationsTable;
+  policy_evaluations: PolicyEvaluationsTable;
+  event_consumers: EventConsumersTable;
 }
 
 /** A column as `information_schema` reports it (`udt_name`) and whether it accepts null. */
@@ -290,5 +309,18 @@ export const schemaColumns: SchemaColumns = {
     created_at: c("timestamptz", false),
     updated_at: c("timestamptz", false),
     sent_at: c("timestamptz", true),
+  },
+  policy_evaluations: {
+    tenant_id: c("uuid", false),
+    event_id: c("int8", false),
+    policy_id: c("uuid", false),
+    matched: c("bool", false),
+    outcome: c("jsonb", false),
+    evaluated_at: c("timestamptz", false),
+  },
+  event_consumers: {
+    name: c("text", false),
+    last_id: c("int8", false),
+    updated_at: c("timestamptz", false),
   },
 };

@@ -38,6 +38,11 @@ const tables: Record<string, { insert: string; key?: string; appendOnly?: boolea
   telegram_updates: {
     insert: `insert into cybernetic.telegram_updates (tenant_id, update_id) values ($1, (random() * 1e12)::bigint)`,
   },
+  policy_evaluations: {
+    insert: `insert into cybernetic.policy_evaluations (tenant_id, event_id, policy_id, matched)
+             values ($1, (random() * 1e12)::bigint, (select id from cybernetic.policies limit 1), true)`,
+    appendOnly: true,
+  },
   notifications: {
     insert: `insert into cybernetic.notifications (tenant_id, channel, target, payload, idempotency_key)
              values ($1, 'event', 'x', '{}', gen_random_uuid()::text)`,
@@ -175,10 +180,11 @@ describe("row-level security", () => {
     await expect(assertRuntimeRoleIsSafe(ctx.owner)).rejects.toThrow(/owns the cybernetic tables/);
     const { rows } = await sql<{ forced: boolean; enabled: boolean; relname: string }>`
       select relname, relrowsecurity as enabled, relforcerowsecurity as forced from pg_class
-       where relnamespace = 'cybernetic'::regnamespace and relkind = 'r' and relname not like 'kysely_%'`.execute(
-      ctx.db,
-    );
-    expect(rows.length).toBe(Object.keys(tables).length);
+       where relnamespace = 'cybernetic'::regnamespace and relkind = 'r'
+         and (relname = 'tenants' or relname in (select table_name from information_schema.columns
+                                                 where table_schema = 'cybernetic' and column_name = 'tenant_id'))
+    `.execute(ctx.db);
+    expect(rows.map((r) => r.relname).sort()).toEqual(Object.keys(tables).sort());
     expect(rows.every((r) => r.enabled && r.forced)).toBe(true);
   });
 
@@ -230,8 +236,11 @@ describe("row-level security", () => {
          and has_function_privilege(current_user, p.oid, 'execute') order by 1`.execute(ctx.db);
     expect(rows.map((r) => r.proname)).toEqual([
       "event_bounds",
+      "expired_artifacts",
       "list_tenants",
       "publish_events",
+      "purge_events",
+      "purge_telegram_updates",
       "read_events",
       "resolve_api_key",
       "tenant_id_by_slug",

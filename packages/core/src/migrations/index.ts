@@ -8,6 +8,7 @@ import {
 } from "kysely";
 import { CyberneticError } from "../errors.js";
 import * as m0001 from "./0001-initial.js";
+import * as m0002 from "./0002-workers.js";
 
 /** One migration: a name (sorted order is run order) and the SQL it runs. */
 export interface MigrationDefinition {
@@ -20,7 +21,10 @@ export interface MigrationDefinition {
  * Every migration, in order. Shipped inside the package as data (no filesystem reads), so the SDK works
  * bundled. Migrations are forward-only: a new change is a new entry, never an edit.
  */
-export const migrations: readonly MigrationDefinition[] = [{ name: "0001_initial", up: m0001.up }];
+export const migrations: readonly MigrationDefinition[] = [
+  { name: "0001_initial", up: m0001.up },
+  { name: "0002_workers", up: m0002.up },
+];
 
 const MIGRATION_TABLE = "kysely_migration";
 const MIGRATION_LOCK_TABLE = "kysely_migration_lock";
