@@ -80,13 +80,18 @@ export interface TestPlatformContext {
  * Registers `beforeAll`/`afterAll` hooks that create a database for this file and a platform on it.
  * Read the returned object's fields inside tests (they are filled in by `beforeAll`).
  */
-export function useTestPlatform(options: { queue?: () => JobQueue } = {}): TestPlatformContext {
+export function useTestPlatform(
+  options: { queue?: (database: TestDatabase) => JobQueue } = {},
+): TestPlatformContext {
   const ctx = {} as TestPlatformContext;
   beforeAll(async () => {
     ctx.database = await createTestDatabase();
     ctx.db = createDatabase({ url: ctx.database.appUrl, poolSize: 5 });
     ctx.owner = createDatabase({ url: ctx.database.ownerUrl, poolSize: 2 });
-    ctx.platform = createPlatform({ db: ctx.db, ...(options.queue ? { queue: options.queue() } : {}) });
+    ctx.platform = createPlatform({
+      db: ctx.db,
+      ...(options.queue ? { queue: options.queue(ctx.database) } : {}),
+    });
   });
   afterAll(async () => {
     await ctx.db?.destroy();

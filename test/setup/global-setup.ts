@@ -15,6 +15,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { createDatabase, ensureRuntimeRole, migrate } from "../../packages/core/src/index.ts";
 import { startEmbeddedPostgres } from "../../packages/gateway/src/embedded/embedded-postgres.ts";
+import { installQueue } from "../../packages/workers/src/queue/install-queue.ts";
 import { OWNER_ROLE, RUNTIME_ROLE, type TestDatabaseInfo, withUser } from "./urls.ts";
 
 declare module "vitest" {
@@ -72,6 +73,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const ownerDb = createDatabase({ url: ownerUrl, poolSize: 2 });
   try {
     await migrate(ownerDb);
+    await installQueue(ownerUrl);
     await ensureRuntimeRole(ownerDb, { user: RUNTIME_ROLE, password: runtimePassword });
   } catch (error) {
     await stopEmbedded?.();

@@ -1,0 +1,83 @@
+import pg from "pg";
+import { PgBoss } from "pg-boss";
+import { deadLetterQueue, jobNames, QUEUE_SCHEMA, queuePolicies } from "./queues.js";
+
+/** Options of `installQueue`. */
+export interface InstallQueueOptions {
+  /** Schema for pg-boss. Default `pgboss`. */
+  schema?: string;
+  /** The role the application runs as; gets data (not DDL) privileges. Default `cybernetic_app`. */
+  appRole?: string;
+}
+
+/**
+ * Installs (or migrates) pg-boss's schema and creates every queue, as the owner role, then grants the
+ * runtime role what pg-boss needs at run time (data privileges only). Run it beside `migrate()` from
+ * `@cybernetic/core`; re-running is a no-op.
+ *
+ * @example
+ * ```ts
+ * await migrate(ownerDb);
+ * await installQueue(process.env.DATABASE_OWNER_URL!);
+ * ```
+ */
+export async function installQueue(
+  ownerConnectionString: string,
+  options: InstallQueueOptions = {},
+): Promise<void> {
+  const schema = options.schema ?? QUEUE_SCHEMA;
+  const appRole = options.appRole ?? "cybernetic_app";
+  const boss = new PgBoss({
+    connectionString: ownerConnectionString,
+    schema,
+    max: 2,
+    migrate: true,
+    supervise: false,
+    schedule: false,
+    application_name: "cybernetic-install",
+  });
+  boss.on("error", () => {});
+  await boss.start();
+  try {
+    const existing = new Set((await boss.getQueues()).map((q) => q.name));
+    for (const name of jobNames) {
+      const policy = queuePolicies[name];
+      const dead = deadLetterQueue(name);
+      if (!existing.has(dead))
+        await boss.createQueue(dead, { retryLimit: 0, deleteAfterSeconds: 30 * 86400 });
+      const settings = {
+        retryLimit: policy.retryLimit,
+        retryDelay: policy.retryDelay,
+        retryBackoff: true,
+        retryDelayMax: policy.retryDelayMax,
+        expireInSeconds: policy.expireInSeconds,
+        deleteAfterSeconds: 7 * 86400,
+        deadLetter: dead,
+      };
+      if (existing.has(name)) await boss.updateQueue(name, settings);
+      else
+        await boss.createQueue(name, {
+          ...settings,
+          heartbeatSeconds: policy.heartbeatSeconds,
+          notify: true,
+        });
+    }
+  } finally {
+    await boss.stop({ graceful: false, close: true });
+  }
+  const client = new pg.Client({ connectionString: ownerConnectionString });
+  await client.connect();
+  try {
+    const s = pg.escapeIdentifier(schema);
+    const r = pg.escapeIdentifier(appRole);
+    await client.query(`
+      grant usage on schema ${s} to ${r};
+      grant select, insert, update, delete on all tables in schema ${s} to ${r};
+      grant usage, select on all sequences in schema ${s} to ${r};
+      grant execute on all functions in schema ${s} to ${r};
+      alter default privileges in schema ${s} grant select, insert, update, delete on tables to ${r};
+      alter default privileges in schema ${s} grant usage, select on sequences to ${r};`);
+  } finally {
+    await client.end();
+  }
+}

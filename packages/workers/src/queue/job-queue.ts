@@ -1,0 +1,207 @@
+import {
+  CyberneticError,
+  type EnqueueOptions,
+  type JobName,
+  type JobPayloads,
+  type JobQueue,
+  type Logger,
+  silentLogger,
+  type TenantTransaction,
+} from "@cybernetic/core";
+import { fromKysely, PgBoss } from "pg-boss";
+import { deadLetterQueue, jobNames, priorityValues, QUEUE_SCHEMA, queuePolicies } from "./queues.js";
+
+/** Options of `createJobQueue`. */
+export interface JobQueueOptions {
+  /** The runtime role's connection string (pg-boss's schema must be installed: `installQueue`). */
+  connectionString: string;
+  schema?: string;
+  /** pg-boss pool size. Default 10. */
+  poolSize?: number;
+  logger?: Logger;
+  /**
+   * How often maintenance runs: expiring jobs, failing jobs whose worker stopped heartbeating (a crashed
+   * process), deleting old ones. Default 10 s, so a crashed worker's job is retried within about
+   * `heartbeatSeconds` + this (pg-boss's own default is 60 s).
+   */
+  maintenanceIntervalSeconds?: number;
+}
+
+/** A job's state as `GET /v1/jobs/:id` reports it. */
+export interface JobInfo {
+  id: string;
+  name: string;
+  state: "created" | "retry" | "active" | "completed" | "cancelled" | "failed";
+  priority: number;
+  /** Attempts started so far. */
+  attempts: number;
+  retryLimit: number;
+  tenantId: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  /** The handler's result on success, `{ message, … }` on failure. */
+  output: unknown;
+}
+
+/** Options of `send` (enqueue outside a transaction). */
+export interface SendOptions extends EnqueueOptions {}
+
+/**
+ * The pg-boss-backed job queue: core's `JobQueue` (enqueue inside the caller's transaction) plus what the
+ * gateway and the worker runtime need.
+ */
+export interface CyberneticQueue extends JobQueue {
+  /** Connects pg-boss (LISTEN/NOTIFY wake-up, maintenance, cron). */
+  start(): Promise<void>;
+  /** Stops pg-boss; with `graceful` waits for in-flight jobs up to `timeoutMs`. */
+  stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
+  /** Enqueues outside any transaction. */
+  send<N extends JobName>(name: N, payload: JobPayloads[N], options?: SendOptions): Promise<string | null>;
+  /** A job by id across every queue (dead letters included); null when unknown. */
+  getJob(id: string): Promise<JobInfo | null>;
+  /** Throws `unavailable` when pg-boss cannot reach its tables. */
+  check(): Promise<void>;
+  /** Jobs waiting (created or retry) per queue, dead-letter queues included. */
+  depths(): Promise<Record<string, number>>;
+  /** The pg-boss instance, for the worker runtime. */
+  readonly boss: PgBoss;
+  readonly schema: string;
+  readonly logger: Logger;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function sendOptions(name: JobName, options: EnqueueOptions = {}) {
+  return {
+    priority: priorityValues[options.priority ?? queuePolicies[name].priority],
+    ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
+    ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),
+  };
+}
+
+/**
+ * Creates the job queue. Hand it to `createPlatform({ queue })` so writes enqueue their jobs in the same
+ * transaction, and to `startWorkers` to run them.
+ *
+ * @example
+ * ```ts
+ * const queue = createJobQueue({ connectionString: config.url, logger });
+ * await queue.start();
+ * const platform = createPlatform({ db, queue, logger });
+ * ```
+ */
+export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
+  const schema = options.schema ?? QUEUE_SCHEMA;
+  const logger = options.logger ?? silentLogger;
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema))
+    throw new CyberneticError("validation_failed", "invalid queue schema name");
+  const boss = new PgBoss({
+    connectionString: options.connectionString,
+    schema,
+    max: options.poolSize ?? 10,
+    application_name: "cybernetic-queue",
+    // The owner installs the schema (installQueue); the runtime role only reads and writes jobs.
+    migrate: false,
+    createSchema: false,
+    useListenNotify: true,
+    supervise: true,
+    schedule: true,
+    reindex: false,
+    monitorVacuum: false,
+    superviseIntervalSeconds: options.maintenanceIntervalSeconds ?? 10,
+    monitorIntervalSeconds: options.maintenanceIntervalSeconds ?? 10,
+  });
+  boss.on("error", (error: unknown) => logger.error({ err: error }, "pg-boss error"));
+  boss.on("warning", (warning: unknown) => logger.warn({ warning }, "pg-boss warning"));
+  const db = () => boss.getDb();
+
+  return {
+    boss,
+    schema,
+    logger,
+
+    async start() {
+      await boss.start();
+    },
+
+    async stop(stopOptions = {}) {
+      await boss.stop({
+        graceful: stopOptions.graceful ?? true,
+        timeout: stopOptions.timeoutMs ?? 30_000,
+        close: true,
+      });
+    },
+
+    async enqueue(trx: TenantTransaction, name, payload, enqueueOptions) {
+      return boss.send(name, payload as object, {
+        ...sendOptions(name, enqueueOptions),
+        db: fromKysely(trx),
+      });
+    },
+
+    async send(name, payload, sendOpts) {
+      return boss.send(name, payload as object, sendOptions(name, sendOpts));
+    },
+
+    async getJob(id) {
+      if (!UUID.test(id)) return null;
+      const { rows } = await db().executeSql(
+        `select id, name, state, priority, retry_count, retry_limit, data, output, created_on, started_on, completed_on
+           from ${schema}.job where id = $1`,
+        [id],
+      );
+      const row = rows[0] as
+        | {
+            id: string;
+            name: string;
+            state: JobInfo["state"];
+            priority: number;
+            retry_count: number;
+            retry_limit: number;
+            data: { tenantId?: unknown } | null;
+            output: unknown;
+            created_on: Date;
+            started_on: Date | null;
+            completed_on: Date | null;
+          }
+        | undefined;
+      if (!row) return null;
+      const started = row.started_on !== null;
+      return {
+        id: row.id,
+        name: row.name,
+        state: row.state,
+        priority: row.priority,
+        attempts: started ? row.retry_count + 1 : row.retry_count,
+        retryLimit: row.retry_limit,
+        tenantId: typeof row.data?.tenantId === "string" ? row.data.tenantId : null,
+        createdAt: row.created_on.toISOString(),
+        startedAt: row.started_on?.toISOString() ?? null,
+        completedAt: row.completed_on?.toISOString() ?? null,
+        output: row.output,
+      };
+    },
+
+    async check() {
+      try {
+        await db().executeSql(`select 1 from ${schema}.version limit 1`);
+      } catch (error) {
+        throw new CyberneticError("unavailable", "job queue unavailable", { cause: error });
+      }
+    },
+
+    async depths() {
+      const { rows } = await db().executeSql(
+        `select name, count(*)::int as n from ${schema}.job where state in ('created', 'retry') group by name`,
+      );
+      const out: Record<string, number> = {};
+      for (const name of jobNames) {
+        out[name] = 0;
+        out[deadLetterQueue(name)] = 0;
+      }
+      for (const row of rows as { name: string; n: number }[]) out[row.name] = row.n;
+      return out;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { JobName, JobPayloads, JsonObject, Logger, Platform, TenantTransaction } from "@cybernetic/core";
+import type { z } from "zod";
+import type { CyberneticQueue } from "../queue/job-queue.js";
+
+/** What a job handler receives beside its payload. */
+export interface JobContext {
+  /** The job being run. `attempt` starts at 1. */
+  job: { id: string; name: JobName; attempt: number; retryLimit: number };
+  /** Aborted when the worker is stopping past its deadline or the job expires. */
+  signal: AbortSignal;
+  logger: Logger;
+  platform: Platform;
+  queue: CyberneticQueue;
+  /** Runs `fn` in a transaction scoped to the payload's tenant (when the payload names one). */
+  withTenant<T>(fn: (trx: TenantTransaction) => Promise<T>): Promise<T>;
+  /** Job-specific dependencies handed to `startWorkers` (analyzer, notifiers, fetch…). */
+  deps: WorkerDependencies;
+}
+
+/**
+ * Dependencies of the built-in jobs. Each job reads what it needs; hosts can extend this interface by
+ * declaration merging for their own jobs.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the jobs' modules through declaration merging
+export interface WorkerDependencies {}
+
+/** A job: its name, payload schema and handler. Queue policy (retries, expiry, heartbeat) is per name. */
+export interface JobDefinition<N extends JobName = JobName> {
+  name: N;
+  /** Validates the payload; an invalid payload goes straight to the dead-letter queue (no retries). */
+  schema: z.ZodType<JobPayloads[N]>;
+  /** Returns the job's output (stored by pg-boss, shown by `GET /v1/jobs/:id`). Throw to retry. */
+  handler(payload: JobPayloads[N], context: JobContext): Promise<JsonObject | undefined>;
+  /** Jobs fetched per poll. Default 20. */
+  batchSize?: number;
+}
+
+/**
+ * Thrown by a handler for a failure that retrying cannot fix (bad data, a permanently refused request):
+ * the job goes to its dead-letter queue at once.
+ *
+ * @example
+ * ```ts
+ * throw new PermanentJobError("webhook URL resolves to a private address");
+ * ```
+ */
+export class PermanentJobError extends Error {
+  override readonly name = "PermanentJobError";
+}
+
+/**
+ * Defines a job with its payload type checked against the registry (`JobPayloads` in core).
+ *
+ * @example
+ * ```ts
+ * export const analyzeEpisode = defineJob({
+ *   name: "episode.analyze",
+ *   schema: z.object({ tenantId: z.uuid(), episodeId: z.uuid() }),
+ *   async handler({ episodeId }, ctx) { … return { status: "complete" }; },
+ * });
+ * ```
+ */
+export function defineJob<N extends JobName>(definition: JobDefinition<N>): JobDefinition<N> {
+  return definition;
+}
