@@ -1,0 +1,150 @@
+/**
+ * bench/rls: what row-level security costs a tenant-scoped read.
+ *
+ * 1,000 tenants × 1,000 episodes. "The 20 newest episodes" of a random tenant, three ways, interleaved in
+ * one run on one embedded PostgreSQL:
+ *  - baseline: the owner-level connection (superuser here: no RLS applies), one statement, one round trip;
+ *  - withTenant: the runtime role under forced RLS, BEGIN+set_config in one message, the query, COMMIT
+ *    (3 round trips) — what every tenant-scoped read of the platform does;
+ *  - naive: BEGIN, set_config, query, COMMIT as four round trips (for comparison).
+ * Sizes can be lowered with BENCH_RLS_TENANTS / BENCH_RLS_EPISODES / BENCH_RLS_ITERATIONS.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { createDatabase, ensureRuntimeRole, migrate, withTenant } from "../../packages/core/src/index.ts";
+import { startEmbeddedPostgres } from "../../packages/gateway/src/embedded/embedded-postgres.ts";
+import { type BenchResult, nowMs, percentile, row } from "../lib.ts";
+
+const TENANTS = Number(process.env.BENCH_RLS_TENANTS ?? 1000);
+const EPISODES = Number(process.env.BENCH_RLS_EPISODES ?? 1000);
+const ITERATIONS = Number(process.env.BENCH_RLS_ITERATIONS ?? 3000);
+const QUERY = `select * from cybernetic.episodes where tenant_id = $1 order by created_at desc, id desc limit 20`;
+
+export default async function run(): Promise<BenchResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), "cybernetic-bench-rls-"));
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    password: randomBytes(8).toString("hex"),
+    ephemeral: true,
+  });
+  try {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query("create database bench");
+    await admin.end();
+    const superUrl = server.urlFor("bench");
+    const owner = createDatabase({ url: superUrl, poolSize: 2 });
+    await migrate(owner);
+    const runtimePassword = randomBytes(8).toString("hex");
+    await ensureRuntimeRole(owner, { user: "bench_runtime", password: runtimePassword });
+    await owner.destroy();
+
+    // Seed as the superuser (it bypasses RLS): tenants, then episodes with spread-out timestamps.
+    const seed = new pg.Client({ connectionString: superUrl });
+    await seed.connect();
+    const t0 = nowMs();
+    await seed.query(
+      `insert into cybernetic.tenants (id, name, slug)
+       select gen_random_uuid(), 'Tenant ' || i, 'tenant-' || i from generate_series(1, $1) i`,
+      [TENANTS],
+    );
+    await seed.query(
+      `insert into cybernetic.episodes (tenant_id, title, content, tags, created_at)
+       select t.id, 'Episode ' || i, 'content of episode ' || i, array['ops'],
+              now() - (i || ' seconds')::interval
+         from cybernetic.tenants t, generate_series(1, $1) i`,
+      [EPISODES],
+    );
+    await seed.query("vacuum analyze cybernetic.episodes");
+    const seedSeconds = (nowMs() - t0) / 1000;
+    const tenants = (await seed.query<{ id: string }>("select id from cybernetic.tenants")).rows.map(
+      (r) => r.id,
+    );
+    await seed.end();
+
+    const runtimeUrl = new URL(superUrl);
+    runtimeUrl.username = "bench_runtime";
+    runtimeUrl.password = runtimePassword;
+    const db = createDatabase({ url: runtimeUrl.toString(), poolSize: 1 });
+    const base = new pg.Pool({ connectionString: superUrl, max: 1 });
+    const naive = new pg.Pool({ connectionString: runtimeUrl.toString(), max: 1 });
+
+    const ways: Record<string, (tenant: string) => Promise<number>> = {
+      baseline: async (tenant) => (await base.query(QUERY, [tenant])).rowCount ?? 0,
+      withTenant: (tenant) =>
+        withTenant(
+          db,
+          tenant,
+          async (trx) =>
+            (
+              await trx
+                .selectFrom("episodes")
+                .selectAll()
+                .where("tenant_id", "=", tenant)
+                .orderBy("created_at", "desc")
+                .orderBy("id", "desc")
+                .limit(20)
+                .execute()
+            ).length,
+          { readOnly: true },
+        ),
+      naive: async (tenant) => {
+        const client = await naive.connect();
+        try {
+          await client.query("begin read only");
+          await client.query("select set_config('app.tenant_id', $1, true)", [tenant]);
+          const r = await client.query(QUERY, [tenant]);
+          await client.query("commit");
+          return r.rowCount ?? 0;
+        } finally {
+          client.release();
+        }
+      },
+    };
+    const samples: Record<string, number[]> = { baseline: [], withTenant: [], naive: [] };
+    const pick = () => tenants[Math.floor(Math.random() * tenants.length)] as string;
+    // Warm up every path (plans, connections), then interleave so drift hits all three alike.
+    for (let i = 0; i < 300; i++) for (const fn of Object.values(ways)) await fn(pick());
+    for (let i = 0; i < ITERATIONS; i++) {
+      const tenant = pick();
+      for (const [name, fn] of Object.entries(ways)) {
+        const start = nowMs();
+        const rows = await fn(tenant);
+        samples[name]?.push(nowMs() - start);
+        if (rows !== 20) throw new Error(`${name} returned ${rows} rows, expected 20`);
+      }
+    }
+    await db.destroy();
+    await base.end();
+    await naive.end();
+
+    const p = (name: string, q: number) => percentile(samples[name] ?? [], q) * 1000;
+    return {
+      name: "rls",
+      context: {
+        tenants: TENANTS,
+        episodesPerTenant: EPISODES,
+        iterations: ITERATIONS,
+        seedSeconds,
+        postgres: "embedded",
+      },
+      rows: [
+        row("p50 baseline (owner, no RLS, 1 round trip)", p("baseline", 50), undefined, "µs"),
+        row("p99 baseline", p("baseline", 99), undefined, "µs"),
+        row("p50 withTenant (RLS, 3 round trips)", p("withTenant", 50), p("baseline", 50), "µs", {
+          target: "<= 1.5x",
+        }),
+        row("p99 withTenant", p("withTenant", 99), p("baseline", 99), "µs", { target: "<= 1.5x" }),
+        row("p50 naive (RLS, 4 round trips)", p("naive", 50), p("baseline", 50), "µs"),
+        row("p99 naive", p("naive", 99), p("baseline", 99), "µs"),
+        row("round trips per tenant-scoped read (withTenant)", 3, 1, "round trips"),
+      ],
+    };
+  } finally {
+    await server.stop().catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
