@@ -8,7 +8,7 @@ import {
 } from "../contract/episodes.js";
 import type { Db } from "../database.js";
 import { CyberneticError, notFound } from "../errors.js";
-import { decodeCursor, encodeCursor, isIsoTimestamp, isNonEmptyString } from "../internal/cursor.js";
+import { decodeCursor, encodeCursor, isIsoTimestamp, isUuidString } from "../internal/cursor.js";
 import { appendEvent } from "../internal/outbox.js";
 import { iso } from "../internal/time.js";
 import { parseInput } from "../internal/validation.js";
@@ -177,7 +177,7 @@ export function createEpisodeService(db: Db, queue?: JobQueue): EpisodeService {
       const after =
         input.cursor === undefined
           ? undefined
-          : decodeCursor<[string, string]>(input.cursor, [isIsoTimestamp, isNonEmptyString]);
+          : decodeCursor<[string, string]>(input.cursor, [isIsoTimestamp, isUuidString]);
       const rows = await withTenant(
         db,
         tenantId,

@@ -9,13 +9,7 @@ import {
 import type { PolicyRules } from "../contract/policy-rules.js";
 import type { Db } from "../database.js";
 import { notFound, versionConflict } from "../errors.js";
-import {
-  decodeCursor,
-  encodeCursor,
-  isInteger,
-  isIsoTimestamp,
-  isNonEmptyString,
-} from "../internal/cursor.js";
+import { decodeCursor, encodeCursor, isInteger, isIsoTimestamp, isUuidString } from "../internal/cursor.js";
 import { appendEvent } from "../internal/outbox.js";
 import { mapPgError } from "../internal/pg-errors.js";
 import { iso } from "../internal/time.js";
@@ -80,7 +74,8 @@ export function createPolicyService(db: Db): PolicyService {
     return row;
   };
 
-  const update = (tenantId: string, id: string, raw: unknown): Promise<Policy> => {
+  // async: bad input must reject the returned promise, not throw before there is one.
+  const update = async (tenantId: string, id: string, raw: unknown): Promise<Policy> => {
     const policyId = assertUuid(id, "id");
     const input = parseInput(updatePolicySchema, raw, "policy update");
     return withTenant(db, tenantId, async (trx) => {
@@ -128,7 +123,7 @@ export function createPolicyService(db: Db): PolicyService {
   };
 
   return {
-    create(tenantId, raw) {
+    async create(tenantId, raw) {
       const input = parseInput(createPolicySchema, raw, "policy");
       return withTenant(db, tenantId, async (trx) => {
         const row = await trx
@@ -179,11 +174,7 @@ export function createPolicyService(db: Db): PolicyService {
       const after =
         input.cursor === undefined
           ? undefined
-          : decodeCursor<[number, string, string]>(input.cursor, [
-              isInteger,
-              isIsoTimestamp,
-              isNonEmptyString,
-            ]);
+          : decodeCursor<[number, string, string]>(input.cursor, [isInteger, isIsoTimestamp, isUuidString]);
       const rows = await withTenant(
         db,
         tenantId,

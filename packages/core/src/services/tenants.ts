@@ -63,9 +63,12 @@ export function toTenant(row: Selectable<TenantsTable>): Tenant {
   };
 }
 
+const slugTaken = (slug: string) => ({ tenants_slug_key: `slug "${slug}" is taken` });
+
 /** Creates the tenant service. */
 export function createTenantService(db: Db, apiKeys: ApiKeyService): TenantService {
-  const setActive = (id: string, active: boolean) => {
+  // async: a malformed id must reject the returned promise, not throw before there is one.
+  const setActive = async (id: string, active: boolean) => {
     const tenantId = assertUuid(id, "id");
     return withTenant(db, tenantId, async (trx) => {
       const row = await trx
@@ -85,36 +88,36 @@ export function createTenantService(db: Db, apiKeys: ApiKeyService): TenantServi
       // The new tenant's own id is the transaction's tenant context, so row-level security admits exactly
       // its rows: no privileged path is needed to create a tenant.
       const id = randomUUID();
-      try {
-        return await withTenant(db, id, async (trx) => {
-          const row = await trx
-            .insertInto("tenants")
-            .values({
-              id,
-              name: input.name,
-              slug: input.slug,
-              settings: JSON.stringify(input.settings ?? {}),
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await trx
-            .insertInto("system_states")
-            .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, state: "{}" })))
-            .execute();
-          await trx
-            .insertInto("system_state_history")
-            .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, version: 1, state: "{}" })))
-            .execute();
-          const tenant = toTenant(row);
-          if (!options.issueKey) return { tenant };
-          const name =
-            typeof options.issueKey === "object" ? (options.issueKey.name ?? "default") : "default";
-          const apiKey = await apiKeys.issueIn(trx, id, { name });
-          return { tenant, apiKey };
-        });
-      } catch (error) {
-        throw mapPgError(error, { tenants_slug_key: `slug "${input.slug}" is taken` });
-      }
+      return withTenant(db, id, async (trx) => {
+        const row = await trx
+          .insertInto("tenants")
+          .values({
+            id,
+            name: input.name,
+            slug: input.slug,
+            settings: JSON.stringify(input.settings ?? {}),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+          .catch((e: unknown) => {
+            // Mapped here, inside the transaction: withTenant maps driver errors generically, and an
+            // already-mapped error passes through mapPgError unchanged, so the slug's message would be lost.
+            throw mapPgError(e, slugTaken(input.slug));
+          });
+        await trx
+          .insertInto("system_states")
+          .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, state: "{}" })))
+          .execute();
+        await trx
+          .insertInto("system_state_history")
+          .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, version: 1, state: "{}" })))
+          .execute();
+        const tenant = toTenant(row);
+        if (!options.issueKey) return { tenant };
+        const name = typeof options.issueKey === "object" ? (options.issueKey.name ?? "default") : "default";
+        const apiKey = await apiKeys.issueIn(trx, id, { name });
+        return { tenant, apiKey };
+      });
     },
 
     async get(id) {
