@@ -3,7 +3,7 @@
  * against the same policy), durable cursors for outbox consumers, and the narrow cross-tenant functions
  * housekeeping runs (each deletes only what retention says may go).
  */
-export const up = String.raw`
+export const up = `
 create table cybernetic.policy_evaluations (
   tenant_id uuid not null references cybernetic.tenants on delete cascade,
   event_id bigint not null,

