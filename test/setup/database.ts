@@ -12,6 +12,7 @@ import {
   type JobQueue,
   type Platform,
 } from "../../packages/core/src/index.ts";
+import type { StorageAdapter } from "../../packages/storage/src/index.ts";
 import { OWNER_ROLE, RUNTIME_ROLE, withUser } from "./urls.ts";
 
 /** A database of one's own, cloned from the migrated template. */
@@ -81,7 +82,10 @@ export interface TestPlatformContext {
  * Read the returned object's fields inside tests (they are filled in by `beforeAll`).
  */
 export function useTestPlatform(
-  options: { queue?: (database: TestDatabase) => JobQueue } = {},
+  options: {
+    queue?: (database: TestDatabase) => JobQueue;
+    storage?: () => Promise<StorageAdapter> | StorageAdapter;
+  } = {},
 ): TestPlatformContext {
   const ctx = {} as TestPlatformContext;
   beforeAll(async () => {
@@ -91,6 +95,7 @@ export function useTestPlatform(
     ctx.platform = createPlatform({
       db: ctx.db,
       ...(options.queue ? { queue: options.queue(ctx.database) } : {}),
+      ...(options.storage ? { storage: await options.storage() } : {}),
     });
   });
   afterAll(async () => {

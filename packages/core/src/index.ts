@@ -79,6 +79,12 @@ export type {
 } from "./schema.js";
 export { schemaColumns } from "./schema.js";
 export { type ApiKeyService, generateApiKey, hashApiKey, type ResolvedApiKey } from "./services/api-keys.js";
+export type {
+  ArtifactDownload,
+  ArtifactService,
+  ArtifactServiceOptions,
+  PutArtifactOptions,
+} from "./services/artifacts.js";
 export type { CreateEpisodeResult, EpisodeService } from "./services/episodes.js";
 export type { PolicyService } from "./services/policies.js";
 export type { SystemStateService } from "./services/systems.js";

@@ -1,7 +1,13 @@
+import type { StorageAdapter } from "@cybernetic/storage";
 import type { Db } from "./database.js";
 import type { JobQueue } from "./jobs.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { type ApiKeyService, createApiKeyService } from "./services/api-keys.js";
+import {
+  type ArtifactService,
+  type ArtifactServiceOptions,
+  createArtifactService,
+} from "./services/artifacts.js";
 import { createEpisodeService, type EpisodeService } from "./services/episodes.js";
 import { createPolicyService, type PolicyService } from "./services/policies.js";
 import { createSystemStateService, type SystemStateService } from "./services/systems.js";
@@ -13,6 +19,9 @@ export interface PlatformOptions {
   db: Db;
   /** Enqueues jobs inside the caller's transaction; without one, episodes are recorded but not analysed. */
   queue?: JobQueue;
+  /** Where artifact blobs go; without one, `artifacts` is undefined. */
+  storage?: StorageAdapter;
+  artifacts?: ArtifactServiceOptions;
   logger?: Logger;
 }
 
@@ -26,6 +35,9 @@ export interface Platform {
   systems: SystemStateService;
   episodes: EpisodeService;
   policies: PolicyService;
+  /** Present when a storage adapter was given. */
+  artifacts: ArtifactService | undefined;
+  storage: StorageAdapter | undefined;
 }
 
 /**
@@ -52,5 +64,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     systems: createSystemStateService(db),
     episodes: createEpisodeService(db, queue),
     policies: createPolicyService(db),
+    storage: options.storage,
+    artifacts: options.storage ? createArtifactService(db, options.storage, options.artifacts) : undefined,
   };
 }

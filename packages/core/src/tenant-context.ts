@@ -1,7 +1,7 @@
-import { type Kysely, sql } from "kysely";
+import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import type { Db } from "./database.js";
-import { validationError } from "./errors.js";
+import { type Db, poolOf } from "./database.js";
+import { CyberneticError, validationError } from "./errors.js";
 import { mapPgError } from "./internal/pg-errors.js";
 import type { Database } from "./schema.js";
 
@@ -70,27 +70,52 @@ export async function withTenant<T>(
 ): Promise<T> {
   const id = assertUuid(tenantId, "tenantId");
   const begin = `begin${options.readOnly ? " read only" : ""}; select set_config('app.tenant_id', ${pg.escapeLiteral(id)}, true)`;
-  return db.connection().execute(async (conn) => {
-    await sql.raw(begin).execute(conn);
+  const client = await poolOf(db).connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(begin);
     let result: T;
     try {
-      result = await fn(conn);
+      result = await fn(boundTo(client));
     } catch (error) {
-      await sql
-        .raw("rollback")
-        .execute(conn)
-        .catch(() => {});
+      await client.query("rollback").catch((e: Error) => {
+        broken = e;
+      });
       throw mapPgError(error);
     }
     try {
-      await sql.raw("commit").execute(conn);
+      await client.query("commit");
     } catch (error) {
-      await sql
-        .raw("rollback")
-        .execute(conn)
-        .catch(() => {});
+      await client.query("rollback").catch((e: Error) => {
+        broken = e;
+      });
       throw mapPgError(error);
     }
     return result;
-  });
+  } catch (error) {
+    // A failure before or outside the statements above (e.g. the connection dropped) leaves the client
+    // unusable: destroy it rather than return it to the pool.
+    if (!CyberneticError.isInstance(error) && !(error as { code?: string }).code) broken ??= error as Error;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * A Kysely bound to one pooled client, cached per client (pg reuses its client objects, so this is built
+ * once per connection, not once per transaction). Its "pool" hands out that client and never releases it;
+ * `withTenant` owns the checkout.
+ */
+const bound = new WeakMap<pg.PoolClient, TenantTransaction>();
+function boundTo(client: pg.PoolClient): TenantTransaction {
+  let trx = bound.get(client);
+  if (!trx) {
+    // Delegate with the real client as `this` (pg keeps its connection state on the client object).
+    const lease = { query: client.query.bind(client), release() {} } as unknown as pg.PoolClient;
+    const pool = { connect: async () => lease, end: async () => {} } as unknown as pg.Pool;
+    trx = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema("cybernetic");
+    bound.set(client, trx);
+  }
+  return trx;
 }
