@@ -6,6 +6,7 @@
  *  - baseline: the owner-level connection (superuser here: no RLS applies), one statement, one round trip;
  *  - withTenant: the runtime role under forced RLS, BEGIN+set_config in one message, the query, COMMIT
  *    (3 round trips) — what every tenant-scoped read of the platform does;
+ *  - withTenant + query builder: the same, with the query built by Kysely (what services do);
  *  - naive: BEGIN, set_config, query, COMMIT as four round trips (for comparison).
  * Sizes can be lowered with BENCH_RLS_TENANTS / BENCH_RLS_EPISODES / BENCH_RLS_ITERATIONS.
  */
@@ -13,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CompiledQuery } from "kysely";
 import pg from "pg";
 import { createDatabase, ensureRuntimeRole, migrate, withTenant } from "../../packages/core/src/index.ts";
 import { startEmbeddedPostgres } from "../../packages/gateway/src/embedded/embedded-postgres.ts";
@@ -74,7 +76,18 @@ export default async function run(): Promise<BenchResult> {
 
     const ways: Record<string, (tenant: string) => Promise<number>> = {
       baseline: async (tenant) => (await base.query(QUERY, [tenant])).rowCount ?? 0,
+      // The same SQL text as the baseline, executed inside withTenant.
       withTenant: (tenant) =>
+        withTenant(
+          db,
+          tenant,
+          async (trx) => (await trx.executeQuery(CompiledQuery.raw(QUERY, [tenant]))).rows.length,
+          {
+            readOnly: true,
+          },
+        ),
+      // What a service does: the same query built with Kysely's query builder inside withTenant.
+      withTenantBuilder: (tenant) =>
         withTenant(
           db,
           tenant,
@@ -104,7 +117,12 @@ export default async function run(): Promise<BenchResult> {
         }
       },
     };
-    const samples: Record<string, number[]> = { baseline: [], withTenant: [], naive: [] };
+    const samples: Record<string, number[]> = {
+      baseline: [],
+      withTenant: [],
+      withTenantBuilder: [],
+      naive: [],
+    };
     const pick = () => tenants[Math.floor(Math.random() * tenants.length)] as string;
     // Warm up every path (plans, connections), then interleave so drift hits all three alike.
     for (let i = 0; i < 300; i++) for (const fn of Object.values(ways)) await fn(pick());
@@ -138,6 +156,8 @@ export default async function run(): Promise<BenchResult> {
           target: "<= 1.5x",
         }),
         row("p99 withTenant", p("withTenant", 99), p("baseline", 99), "µs", { target: "<= 1.5x" }),
+        row("p50 withTenant + query builder", p("withTenantBuilder", 50), p("baseline", 50), "µs"),
+        row("p99 withTenant + query builder", p("withTenantBuilder", 99), p("baseline", 99), "µs"),
         row("p50 naive (RLS, 4 round trips)", p("naive", 50), p("baseline", 50), "µs"),
         row("p99 naive", p("naive", 99), p("baseline", 99), "µs"),
         row("round trips per tenant-scoped read (withTenant)", 3, 1, "round trips"),
