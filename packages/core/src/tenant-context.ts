@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { type Db, poolOf } from "./database.js";
-import { CyberneticError, validationError } from "./errors.js";
+import { validationError } from "./errors.js";
 import { mapPgError } from "./internal/pg-errors.js";
 import type { Database } from "./schema.js";
 
@@ -71,32 +71,37 @@ export async function withTenant<T>(
   const id = assertUuid(tenantId, "tenantId");
   const begin = `begin${options.readOnly ? " read only" : ""}; select set_config('app.tenant_id', ${pg.escapeLiteral(id)}, true)`;
   const client = await poolOf(db).connect();
+  // Set when the connection itself failed (BEGIN, COMMIT or ROLLBACK could not run): the client is then
+  // destroyed instead of going back to the pool in an unknown state.
   let broken: Error | undefined;
+  const rollback = () =>
+    client.query("rollback").then(
+      () => undefined,
+      (e: Error) => {
+        broken = e;
+      },
+    );
   try {
-    await client.query(begin);
+    try {
+      await client.query(begin);
+    } catch (error) {
+      broken = error as Error;
+      throw mapPgError(error);
+    }
     let result: T;
     try {
       result = await fn(boundTo(client));
     } catch (error) {
-      await client.query("rollback").catch((e: Error) => {
-        broken = e;
-      });
+      await rollback();
       throw mapPgError(error);
     }
     try {
       await client.query("commit");
     } catch (error) {
-      await client.query("rollback").catch((e: Error) => {
-        broken = e;
-      });
+      await rollback();
       throw mapPgError(error);
     }
     return result;
-  } catch (error) {
-    // A failure before or outside the statements above (e.g. the connection dropped) leaves the client
-    // unusable: destroy it rather than return it to the pool.
-    if (!CyberneticError.isInstance(error) && !(error as { code?: string }).code) broken ??= error as Error;
-    throw error;
   } finally {
     client.release(broken);
   }
