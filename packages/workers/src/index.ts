@@ -6,15 +6,82 @@
 // Analysis (S4)
 export * from "./analysis/index.js";
 // Jobs
-export { builtInJobs, episodeAnalyzeJob } from "./jobs/index.js";
-export { type AlgedonicSignal, raiseAlgedonic } from "./notify/algedonic.js";
+export type { ArtifactBlobRemover, HousekeepingOptions } from "./jobs/housekeeping.js";
+export {
+  builtInJobs,
+  episodeAnalyzeJob,
+  housekeepingJob,
+  notificationSendJob,
+  policyEvaluateJob,
+} from "./jobs/index.js";
 // Notifications and algedonic signals
+export { type AlgedonicSignal, raiseAlgedonic } from "./notify/algedonic.js";
+export { type AddressClass, classifyAddress, isAddressAllowed } from "./notify/classify-address.js";
+export {
+  escapeMarkdownV2,
+  escapeMarkdownV2Truncated,
+  TELEGRAM_MAX_MESSAGE_LENGTH,
+} from "./notify/escape-markdown-v2.js";
+export {
+  NotificationError,
+  type NotificationErrorCode,
+  type NotificationErrorOptions,
+} from "./notify/notification-error.js";
 export {
   type AlertChannel,
   alertChannels,
   type NotificationRequest,
   recordNotification,
 } from "./notify/notifications.js";
+export {
+  sendTelegramMessage,
+  type TelegramMessage,
+  type TelegramOptions,
+  type TelegramResult,
+} from "./notify/telegram.js";
+export {
+  type ResolvedAddress,
+  sendWebhook,
+  vetWebhookTarget,
+  type WebhookOptions,
+  type WebhookRequest,
+  type WebhookResult,
+} from "./notify/webhook.js";
+export {
+  signWebhook,
+  type VerifyWebhookSignatureInput,
+  verifyWebhookSignature,
+} from "./notify/webhook-signature.js";
+// Policies (S5)
+export {
+  type Causation,
+  causationJson,
+  childCausation,
+  MAX_POLICY_DEPTH,
+  parseCausation,
+} from "./policy/causation.js";
+export {
+  type EvaluablePolicy,
+  evaluatePolicy,
+  type PlannedAction,
+  type PolicyEvaluation,
+  policyListensTo,
+} from "./policy/evaluate-policy.js";
+export {
+  type PolicyContext,
+  type PolicyContextInput,
+  type PolicyEpisodeContext,
+  type PolicyStateContext,
+  type PolicyTenantContext,
+  redactSettings,
+} from "./policy/policy-context.js";
+export {
+  createPolicyDispatcher,
+  type PolicyDispatcher,
+  type PolicyDispatcherOptions,
+  type PolicyDispatcherStartOptions,
+} from "./policy/policy-dispatcher.js";
+export { lookupPath, type RenderTemplateOptions, renderTemplate } from "./policy/render-template.js";
 export { type InstallQueueOptions, installQueue } from "./queue/install-queue.js";
 // Queue
 export {
@@ -25,12 +92,14 @@ export {
   type SendOptions,
 } from "./queue/job-queue.js";
 export {
+  type BuiltInJobName,
   deadLetterQueue,
   jobNames,
   priorityValues,
   QUEUE_SCHEMA,
   type QueuePolicy,
   queuePolicies,
+  queuePolicyOf,
 } from "./queue/queues.js";
 // Runtime
 export {
@@ -38,9 +107,11 @@ export {
   type JobContext,
   type JobDefinition,
   PermanentJobError,
+  RetryLaterError,
   type WorkerDependencies,
 } from "./runtime/define-job.js";
 export {
+  HOUSEKEEPING_CRON,
   type JobOutcome,
   type StartWorkersOptions,
   startWorkers,

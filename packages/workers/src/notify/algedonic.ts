@@ -10,6 +10,11 @@ export interface AlgedonicSignal {
   source: JsonObject;
   /** Makes the signal idempotent: the same key never alerts twice. */
   key: string;
+  /**
+   * Set when a policy action raises the signal: stamped on the `algedonic.alert` event and the
+   * notifications, so policies reacting to them stop at the loop guard (see `MAX_POLICY_DEPTH`).
+   */
+  causedBy?: JsonObject;
 }
 
 /**
@@ -29,7 +34,12 @@ export async function raiseAlgedonic(
     .where("id", "=", tenantId)
     .executeTakeFirst();
   const channels = alertChannels(tenant?.settings ?? {});
-  const data: JsonObject = { severity: signal.severity, message: signal.message, source: signal.source };
+  const data: JsonObject = {
+    severity: signal.severity,
+    message: signal.message,
+    source: signal.source,
+    ...(signal.causedBy ? { causedBy: signal.causedBy } : {}),
+  };
   await trx
     .insertInto("events")
     .values({ tenant_id: tenantId, type: "algedonic.alert", data: JSON.stringify(data) })
@@ -40,7 +50,10 @@ export async function raiseAlgedonic(
     const id = await recordNotification(trx, queue, tenantId, {
       channel: ch.channel,
       target: ch.to,
-      payload: ch.channel === "telegram" ? { text } : { type: "algedonic.alert", ...data },
+      payload:
+        ch.channel === "telegram"
+          ? { text, ...(signal.causedBy ? { causedBy: signal.causedBy } : {}) }
+          : { type: "algedonic.alert", text, ...data },
       idempotencyKey: `algedonic:${signal.key}:${index}`,
       priority: "critical",
     });

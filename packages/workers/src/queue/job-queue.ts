@@ -9,7 +9,7 @@ import {
   type TenantTransaction,
 } from "@cybernetic/core";
 import { fromKysely, PgBoss } from "pg-boss";
-import { deadLetterQueue, jobNames, priorityValues, QUEUE_SCHEMA, queuePolicies } from "./queues.js";
+import { deadLetterQueue, jobNames, priorityValues, QUEUE_SCHEMA, queuePolicyOf } from "./queues.js";
 
 /** Options of `createJobQueue`. */
 export interface JobQueueOptions {
@@ -74,7 +74,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function sendOptions(name: JobName, options: EnqueueOptions = {}) {
   return {
-    priority: priorityValues[options.priority ?? queuePolicies[name].priority],
+    // A host's own job (declaration-merged into JobPayloads) has no built-in policy: default "normal".
+    priority: priorityValues[options.priority ?? queuePolicyOf(name)?.priority ?? "normal"],
     ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
     ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),
   };

@@ -18,8 +18,19 @@ export interface QueuePolicy {
   priority: JobPriority;
 }
 
-/** Each job's queue policy. Every queue has a dead-letter queue `<name>.dead`. */
-export const queuePolicies: Readonly<Record<JobName, QueuePolicy>> = {
+/**
+ * The built-in jobs. A host may add its own names to `JobPayloads` (declaration merging); those have no
+ * entry here, and the workers must still compile and run for them.
+ */
+export type BuiltInJobName =
+  | "episode.analyze"
+  | "policy.evaluate"
+  | "notification.send"
+  | "telegram.update"
+  | "housekeeping";
+
+/** Each built-in job's queue policy. Every queue has a dead-letter queue `<name>.dead`. */
+export const queuePolicies: Readonly<Record<BuiltInJobName, QueuePolicy>> = {
   "episode.analyze": {
     retryLimit: 4,
     retryDelay: 2,
@@ -62,8 +73,20 @@ export const queuePolicies: Readonly<Record<JobName, QueuePolicy>> = {
   },
 };
 
-/** The names of every job queue. */
-export const jobNames = Object.keys(queuePolicies) as JobName[];
+/** The names of every built-in job queue (what `installQueue` creates). */
+export const jobNames = Object.keys(queuePolicies) as BuiltInJobName[];
+
+/**
+ * The queue policy of a job, or undefined for a host's own job (its queue is the host's to create).
+ *
+ * @example
+ * ```ts
+ * queuePolicyOf("policy.evaluate")?.retryLimit; // 5
+ * ```
+ */
+export function queuePolicyOf(name: JobName): QueuePolicy | undefined {
+  return Object.hasOwn(queuePolicies, name) ? queuePolicies[name as BuiltInJobName] : undefined;
+}
 
 /** The dead-letter queue of a job queue. */
 export function deadLetterQueue(name: string): string {

@@ -49,6 +49,29 @@ export class PermanentJobError extends Error {
 }
 
 /**
+ * Thrown by a handler when the work should be tried again after a specific delay, longer than the queue's
+ * backoff would wait (a 429 with a long `retry_after`). pg-boss cannot move a failed job's next start,
+ * so the runtime completes this attempt with output `{ status: "deferred", retryAfterSeconds, continuedAs }`
+ * and sends the same payload again, starting after the delay, with the retries this job had left. With
+ * no retries left it fails like any other error.
+ *
+ * @example
+ * ```ts
+ * throw new RetryLaterError("rate limited by the receiver", { delaySeconds: 120 });
+ * ```
+ */
+export class RetryLaterError extends Error {
+  override readonly name = "RetryLaterError";
+  /** Seconds to wait before the next attempt (at least 1). */
+  readonly delaySeconds: number;
+
+  constructor(message: string, options: { delaySeconds: number; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.delaySeconds = Math.max(1, Math.ceil(options.delaySeconds));
+  }
+}
+
+/**
  * Defines a job with its payload type checked against the registry (`JobPayloads` in core).
  *
  * @example

@@ -1,15 +1,27 @@
-import { CyberneticError, type JobName, type Logger, type Platform, withTenant } from "@cybernetic/core";
+import {
+  CyberneticError,
+  createEventBus,
+  type EventBus,
+  type JobName,
+  type Logger,
+  type Platform,
+} from "@cybernetic/core";
 import type { JobWithMetadata } from "pg-boss";
+import { createPolicyDispatcher, type PolicyDispatcher } from "../policy/policy-dispatcher.js";
 import type { CyberneticQueue } from "../queue/job-queue.js";
 import {
-  type JobContext,
   type JobDefinition,
   PermanentJobError,
+  RetryLaterError,
   type WorkerDependencies,
 } from "./define-job.js";
+import { JobRun, type JobRunScope } from "./internal/job-run.js";
 
-/** The outcome of one job attempt, for metrics. */
-export type JobOutcome = "completed" | "failed" | "dead_lettered";
+/** The outcome of one job attempt, for metrics. `deferred`: a `RetryLaterError` re-sent the job for later. */
+export type JobOutcome = "completed" | "failed" | "dead_lettered" | "deferred";
+
+/** The default housekeeping schedule: every 15 minutes. */
+export const HOUSEKEEPING_CRON = "*/15 * * * *";
 
 /** Hooks the gateway uses to feed its metrics. */
 export interface WorkerHooks {
@@ -34,6 +46,27 @@ export interface StartWorkersOptions {
   logger?: Logger;
   hooks?: WorkerHooks;
   deps?: WorkerDependencies;
+  /**
+   * When `policy.evaluate` runs here, the policy dispatcher turns published events into its jobs. It is
+   * triggered by this event bus (the caller starts and stops it)…
+   */
+  bus?: EventBus;
+  /**
+   * …or, without `bus`, by one this runtime creates on `platform.db` with this LISTEN connection string,
+   * and stops on `stop()`. With neither, the dispatcher's periodic pass alone drives it.
+   */
+  listenUrl?: string;
+  /** Run the policy dispatcher when `policy.evaluate` is among the jobs. Default true. */
+  dispatchPolicies?: boolean;
+  /** The dispatcher's periodic pass, in ms. Default 2 000. */
+  dispatchIntervalMs?: number;
+  /**
+   * Schedule `housekeeping` (pg-boss cron, one job per occurrence across all workers) when it is among
+   * the jobs. Default true; turn it off where another process owns the schedule.
+   */
+  scheduleHousekeeping?: boolean;
+  /** The housekeeping cron expression. Default `HOUSEKEEPING_CRON` (every 15 minutes). */
+  housekeepingCron?: string;
 }
 
 /** Running workers. */
@@ -74,57 +107,66 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const { platform, queue } = options;
   const logger = options.logger ?? queue.logger;
   const deps = options.deps ?? {};
-  const stopping = new AbortController();
+  const scope: JobRunScope = { platform, queue, deps, logger, controllers: new Set(), stopReason: undefined };
   const active = new Set<Promise<unknown>>();
   const workIds: { name: string; id: string }[] = [];
   const selected = options.jobs.filter((j) => !options.only || options.only.includes(j.name));
+  const runs = (name: JobName) => selected.some((j) => j.name === name);
+  const report = (name: JobName, outcome: JobOutcome, started: number) =>
+    options.hooks?.onJobFinished?.({ name, outcome, durationMs: performance.now() - started });
 
   const runOne = async (definition: JobDefinition, job: JobWithMetadata<unknown>): Promise<JobResult> => {
     const started = performance.now();
-    const attempt = job.retryCount + 1;
-    const log = logger.child?.({ jobId: job.id, job: definition.name, attempt }) ?? logger;
-    const finish = (outcome: JobResult, label: "completed" | "failed" | "dead_lettered") => {
-      options.hooks?.onJobFinished?.({
-        name: definition.name,
-        outcome: label,
-        durationMs: performance.now() - started,
-      });
-      return outcome;
-    };
     const parsed = definition.schema.safeParse(job.data);
     if (!parsed.success) {
-      log.error({ issues: parsed.error.issues }, "invalid job payload; dead-lettered");
-      return finish(
-        {
-          id: job.id,
-          status: "deadletter",
-          output: { message: "invalid payload", issues: parsed.error.issues },
-        },
-        "dead_lettered",
+      new JobRun(scope, definition.name, job, undefined).logger.error(
+        { issues: parsed.error.issues },
+        "invalid job payload; dead-lettered",
       );
+      report(definition.name, "dead_lettered", started);
+      return {
+        id: job.id,
+        status: "deadletter",
+        output: { message: "invalid payload", issues: parsed.error.issues },
+      };
     }
-    const payload = parsed.data as { tenantId?: string };
-    const signal = AbortSignal.any([job.signal, stopping.signal]);
-    const context: JobContext = {
-      job: { id: job.id, name: definition.name, attempt, retryLimit: job.retryLimit },
-      signal,
-      logger: log,
-      platform,
-      queue,
-      deps,
-      withTenant: (fn) => {
-        if (!payload.tenantId) throw new PermanentJobError("this job's payload names no tenant");
-        return withTenant(platform.db, payload.tenantId, fn);
-      },
-    };
+    const run = new JobRun(scope, definition.name, job, (parsed.data as { tenantId?: string }).tenantId);
+    const attempt = run.job.attempt;
     try {
-      const output = await definition.handler(parsed.data as never, context);
-      log.debug({ durationMs: Math.round(performance.now() - started) }, "job completed");
-      return finish({ id: job.id, status: "completed", output: output ?? {} }, "completed");
+      const output = await definition.handler(parsed.data as never, run);
+      report(definition.name, "completed", started);
+      return { id: job.id, status: "completed", output: output ?? {} };
     } catch (error) {
       const permanent = error instanceof PermanentJobError;
       const last = attempt > job.retryLimit;
-      log[permanent || last ? "error" : "warn"](
+      if (error instanceof RetryLaterError && !last) {
+        try {
+          const next = await queue.boss.send(definition.name, job.data as object, {
+            startAfter: error.delaySeconds,
+            priority: job.priority,
+            retryLimit: Math.max(0, job.retryLimit - attempt),
+            ...(job.singletonKey ? { singletonKey: job.singletonKey } : {}),
+          });
+          run.logger.info(
+            { retryAfterSeconds: error.delaySeconds, continuedAs: next },
+            `job deferred: ${error.message}`,
+          );
+          report(definition.name, "deferred", started);
+          return {
+            id: job.id,
+            status: "completed",
+            output: {
+              status: "deferred",
+              retryAfterSeconds: error.delaySeconds,
+              continuedAs: next,
+              message: error.message,
+            },
+          };
+        } catch (sendError) {
+          run.logger.warn({ err: sendError }, "could not defer the job; failing it for a normal retry");
+        }
+      }
+      run.logger[permanent || last ? "error" : "warn"](
         { err: error, retryLimit: job.retryLimit },
         permanent
           ? "job failed permanently; dead-lettered"
@@ -132,10 +174,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
             ? "job failed; retries exhausted"
             : "job failed; will retry",
       );
-      return finish(
-        { id: job.id, status: permanent ? "deadletter" : "failed", output: errorOutput(error) },
-        permanent || last ? "dead_lettered" : "failed",
-      );
+      report(definition.name, permanent || last ? "dead_lettered" : "failed", started);
+      return { id: job.id, status: permanent ? "deadletter" : "failed", output: errorOutput(error) };
+    } finally {
+      run.release();
     }
   };
 
@@ -163,7 +205,27 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     );
     workIds.push({ name: definition.name, id });
   }
-  logger.info({ jobs: selected.map((j) => j.name) }, "workers started");
+
+  if (runs("housekeeping") && options.scheduleHousekeeping !== false) {
+    await queue.boss.schedule("housekeeping", options.housekeepingCron ?? HOUSEKEEPING_CRON, {});
+  }
+
+  let dispatcher: PolicyDispatcher | undefined;
+  let ownBus: EventBus | undefined;
+  if (runs("policy.evaluate") && options.dispatchPolicies !== false) {
+    let bus = options.bus;
+    if (!bus && options.listenUrl) {
+      ownBus = createEventBus({ db: platform.db, listenUrl: options.listenUrl, logger });
+      await ownBus.start();
+      bus = ownBus;
+    }
+    dispatcher = createPolicyDispatcher({ db: platform.db, queue, logger });
+    dispatcher.start({
+      ...(bus ? { bus } : {}),
+      ...(options.dispatchIntervalMs === undefined ? {} : { intervalMs: options.dispatchIntervalMs }),
+    });
+  }
+  logger.info({ jobs: selected.map((j) => j.name), dispatcher: dispatcher !== undefined }, "workers started");
 
   return {
     get inFlight() {
@@ -171,6 +233,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     },
     async stop(stopOptions = {}) {
       const timeoutMs = stopOptions.timeoutMs ?? 30_000;
+      // Stop handing out new work first; a pass in progress finishes (it is one short transaction).
+      await dispatcher?.stop();
+      await ownBus?.stop();
       const drained = Promise.all(workIds.map((w) => queue.boss.offWork(w.name, { id: w.id, wait: true })));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
@@ -185,7 +250,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
           { inFlight: active.size, timeoutMs },
           "workers: stop deadline reached; aborting in-flight jobs",
         );
-        stopping.abort(new Error("worker stopping"));
+        scope.stopReason = new Error("worker stopping");
+        for (const controller of scope.controllers) controller.abort(scope.stopReason);
         await Promise.race([Promise.allSettled([...active]), new Promise((r) => setTimeout(r, 1000))]);
       }
       logger.info({ timedOut }, "workers stopped");
