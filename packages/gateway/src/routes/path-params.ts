@@ -1,0 +1,10 @@
+import { systemSchema, uuidSchema } from "@cybernetic/core";
+import { z } from "zod";
+
+/** `:id` must be a UUID. */
+export const idParams = z.object({ id: uuidSchema });
+
+/** `:system` is 1..5. */
+export const systemParams = z.object({
+  system: systemSchema.pipe(z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)])),
+});
