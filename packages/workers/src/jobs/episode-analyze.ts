@@ -1,8 +1,9 @@
 import { episodeAnalysisSchema, type JsonObject } from "@cybernetic/core";
 import { z } from "zod";
 import type { Analyzer } from "../analysis/analyzer.js";
+import { createHeuristicAnalyzer } from "../analysis/heuristic-analyzer.js";
 import { raiseAlgedonic } from "../notify/algedonic.js";
-import { defineJob, PermanentJobError } from "../runtime/define-job.js";
+import { defineJob } from "../runtime/define-job.js";
 
 declare module "../runtime/define-job.js" {
   interface WorkerDependencies {
@@ -10,6 +11,13 @@ declare module "../runtime/define-job.js" {
     analyzer?: Analyzer;
   }
 }
+
+let heuristic: Analyzer | undefined;
+/** The heuristic analyzer (deterministic, no network), made once, when no analyzer is configured. */
+const defaultAnalyzer = () => {
+  heuristic ??= createHeuristicAnalyzer();
+  return heuristic;
+};
 
 const payloadSchema = z.object({ tenantId: z.uuid(), episodeId: z.uuid() }).strict();
 
@@ -27,8 +35,7 @@ export const episodeAnalyzeJob = defineJob({
     const { episodes } = ctx.platform;
     const started = await ctx.withTenant((trx) => episodes.startAnalysis(trx, episodeId));
     if (!started) return { status: "already_complete" };
-    const analyzer = ctx.deps.analyzer;
-    if (!analyzer) throw new PermanentJobError("no analyzer configured");
+    const analyzer = ctx.deps.analyzer ?? defaultAnalyzer();
     let analysis: JsonObject;
     try {
       const result = await analyzer.analyze(
