@@ -29,12 +29,25 @@ export async function ensureRuntimeRole<DB>(owner: Kysely<DB>, options: RuntimeR
   }
   const user = pg.escapeIdentifier(options.user);
   const password = pg.escapeLiteral(options.password);
-  const { rows } = await sql<{
-    exists: boolean;
-  }>`select exists (select 1 from pg_roles where rolname = ${options.user}) as exists`.execute(owner);
-  const verb = rows[0]?.exists ? "alter" : "create";
+  const { rows } = await sql<{ super: boolean; bypass: boolean }>`
+    select rolsuper as super, rolbypassrls as bypass from pg_roles where rolname = ${options.user}`.execute(
+    owner,
+  );
+  const existing = rows[0];
+  if (existing?.super || existing?.bypass) {
+    throw new CyberneticError(
+      "validation_failed",
+      `role "${options.user}" exists and ${existing.super ? "is a superuser" : "has BYPASSRLS"}; it cannot be the runtime role`,
+    );
+  }
+  // ALTER ROLE may not even restate NOSUPERUSER without being a superuser (PostgreSQL 15), so an existing
+  // role only gets LOGIN and its new password.
   await sql
-    .raw(`${verb} role ${user} login nosuperuser nocreatedb nocreaterole nobypassrls password ${password}`)
+    .raw(
+      existing
+        ? `alter role ${user} login password ${password}`
+        : `create role ${user} login nosuperuser nocreatedb nocreaterole nobypassrls password ${password}`,
+    )
     .execute(owner);
   await sql.raw(`grant ${APP_ROLE} to ${user}`).execute(owner);
 }

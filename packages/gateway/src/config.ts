@@ -203,6 +203,7 @@ export const environmentSchema = z
     RATE_LIMIT_BURST: integer(1, 1_000_000, 100),
     RATE_LIMIT_MAX_KEYS: integer(1, 10_000_000, 10_000),
     BODY_LIMIT_BYTES: integer(1024, 1024 * 1024 * 1024, 2 * 1024 * 1024),
+    ARTIFACT_MAX_BYTES: integer(1024, 5 * 1024 ** 4, 5 * 1024 ** 3),
     API_KEY_CACHE_TTL_MS: integer(0, 60_000, 5_000),
     READY_TIMEOUT_MS: integer(10, 60_000, 2_000),
     WORKER_CONCURRENCY: integer(1, 1_000, 4),
@@ -246,6 +247,8 @@ export interface GatewayConfig {
   rateLimit?: Partial<RateLimitConfig>;
   /** Request bodies larger than this are refused with 413. */
   bodyLimitBytes?: number;
+  /** Largest artifact upload (`PUT /v1/artifacts/*path`, which is not held to `bodyLimitBytes`). */
+  artifactMaxBytes?: number;
   /** How long a resolved API key is trusted without asking the database again (0: never cached). */
   apiKeyCacheTtlMs?: number;
   /** Each readiness check is given this long. */
@@ -275,6 +278,7 @@ export function resolveGatewayConfig(config: GatewayConfig = {}): ResolvedGatewa
       maxKeys: config.rateLimit?.maxKeys ?? 10_000,
     },
     bodyLimitBytes: config.bodyLimitBytes ?? 2 * 1024 * 1024,
+    artifactMaxBytes: config.artifactMaxBytes ?? 5 * 1024 ** 3,
     apiKeyCacheTtlMs: config.apiKeyCacheTtlMs ?? 5_000,
     readyTimeoutMs: config.readyTimeoutMs ?? 2_000,
     shutdownTimeoutMs: config.shutdownTimeoutMs ?? 10_000,
@@ -389,6 +393,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxKeys: e.RATE_LIMIT_MAX_KEYS,
       },
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      artifactMaxBytes: e.ARTIFACT_MAX_BYTES,
       apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
       readyTimeoutMs: e.READY_TIMEOUT_MS,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -25,7 +25,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Job look-ups (`GET /v1/jobs/:id`), readiness and queue-depth metrics; without it those answer 503. */
   queue?: GatewayQueue;
-  /** Readiness (and, later, artifacts); without it the storage check reports `disabled`. */
+  /**
+   * Readiness (`storage.check()`); without it the storage check reports `disabled`. The artifact routes
+   * use `platform.artifacts` (build the platform with the same adapter); without it they answer 503.
+   */
   storage?: GatewayStorage;
   /** The event bus, for the SSE stream (a later change); accepted now so hosts can wire it once. */
   bus?: EventBus;
@@ -109,6 +112,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     platform,
     queue,
     storage,
+    artifactMaxBytes: config.artifactMaxBytes,
     metrics,
     authenticator,
     readiness,

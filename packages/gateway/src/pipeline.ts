@@ -201,6 +201,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const scope = def.scope ?? (def.method === "GET" || def.method === "HEAD" ? "read" : "write");
     const bodyRequired = def.body !== undefined && def.bodyRequired !== false;
     const needsKey = def.auth === "admin" || def.auth === "tenant";
+    const routeBodyLimit = def.streamBody?.bodyLimitBytes ?? bodyLimitBytes;
 
     const afterAuth = (event: H3Event, state: RequestState, principal: Principal | undefined) => {
       // Tenant context and rate limit.
@@ -220,7 +221,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
       // Body size (declared length) and content type.
       const headers = event.req.headers;
-      assertContentLength(headers.get("content-length"), bodyLimitBytes);
+      assertContentLength(headers.get("content-length"), routeBodyLimit);
       const params = def.params ? parseParams(def, event) : (event.context.params ?? {});
       const ctx: RouteContext<unknown> = {
         event,

@@ -54,6 +54,11 @@ export interface RouteDefinition<P = Record<string, string>> {
   body?: z.ZodType;
   /** Whether a body must be sent (default true when `body` is set). */
   bodyRequired?: boolean;
+  /**
+   * A streamed (non-JSON) request body the handler reads itself, e.g. an artifact upload: nothing is
+   * parsed or buffered by the pipeline, and `bodyLimitBytes` replaces the JSON body limit.
+   */
+  streamBody?: { description: string; bodyLimitBytes: number };
   responses: Record<number, RouteResponse>;
   /** Error codes this route can answer with (documented; 400/401/403/413/415/429/500 are implied). */
   errors?: readonly ErrorCode[];

@@ -9,7 +9,7 @@ import { useGateway } from "./helpers/gateway-harness.ts";
 
 const h = useGateway();
 
-const toOpenApi = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+const toOpenApi = (path: string) => path.replace(/(?:\*\*)?:([A-Za-z0-9_]+)/g, "{$1}");
 
 describe("GET /openapi.json", () => {
   it("documents every route the app registered, and nothing else", async () => {

@@ -1,11 +1,10 @@
 /**
- * The CLI's connection to `@cybernetic/workers` and `@cybernetic/storage`, through small local
- * interfaces. Both packages are loaded on demand and checked for the functions the CLI calls, so the
- * gateway builds and runs (without workers, or without a storage driver) while they are being written;
- * each missing piece is reported once, by name, at start-up.
+ * The CLI's connection to `@cybernetic/workers` and `@cybernetic/storage` (both dependencies of the
+ * gateway, imported statically).
  */
+import { createStorage as createStorageAdapter, type StorageAdapter } from "@cybernetic/storage";
+import * as workers from "@cybernetic/workers";
 import type { CyberneticConfig, StorageConfig } from "../config.js";
-import type { GatewayStorage } from "../gateway-dependencies.js";
 import type { PolicyEvaluator } from "../policy-evaluator.js";
 
 /** The functions the CLI calls from `@cybernetic/workers` (typed by the package itself). */
@@ -23,9 +22,15 @@ export type WorkersModule = Pick<
  * What the jobs need from the configuration: the S4 analyzer (the built-in heuristic one) and, when a
  * bot token is configured, the Telegram channel.
  */
-export function workerDependencies(workers: WorkersModule, config: CyberneticConfig) {
+export function workerDependencies(
+  workers: WorkersModule,
+  config: CyberneticConfig,
+  storage?: StorageAdapter,
+) {
   return {
     analyzer: workers.createHeuristicAnalyzer(),
+    // Housekeeping removes expired artifacts' blobs through it.
+    ...(storage ? { artifactBlobs: storage } : {}),
     ...(config.telegram.botToken
       ? { telegram: { token: config.telegram.botToken, baseUrl: config.telegram.apiBaseUrl } }
       : {}),
@@ -38,70 +43,33 @@ export type CliQueue = ReturnType<WorkersModule["createJobQueue"]>;
 /** Running workers. */
 export type WorkerHandle = Awaited<ReturnType<WorkersModule["startWorkers"]>>;
 
-/** The storage adapter the CLI builds (readiness now, artifacts later). */
-export interface CliStorage extends GatewayStorage {
-  close?(): Promise<void>;
-}
+/** The storage adapter the CLI builds (artifacts, readiness, housekeeping). */
+export type CliStorage = StorageAdapter;
 
-/** Loads the workers package, or explains why it cannot be used. */
+/** The workers package (a dependency of the gateway; kept behind `loadWorkers` for the CLI's call sites). */
 export async function loadWorkers(): Promise<{ workers?: WorkersModule; problem?: string }> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import("@cybernetic/workers")) as Record<string, unknown>;
-  } catch (error) {
-    return {
-      problem: `@cybernetic/workers could not be loaded (${(error as Error).message.split("\n")[0]})`,
-    };
-  }
-  const missing = [
-    "createJobQueue",
-    "startWorkers",
-    "installQueue",
-    "builtInJobs",
-    "evaluatePolicy",
-    "createHeuristicAnalyzer",
-  ].filter((name) => typeof module[name] !== "function");
-  if (missing.length > 0) return { problem: `@cybernetic/workers does not export ${missing.join(", ")} yet` };
-  return { workers: module as unknown as WorkersModule };
+  return { workers };
 }
 
-/** Builds the storage adapter named by the configuration. */
-export async function createStorage(config: StorageConfig): Promise<CliStorage> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import("@cybernetic/storage")) as Record<string, unknown>;
-  } catch (error) {
-    throw new Error(`@cybernetic/storage could not be loaded: ${(error as Error).message.split("\n")[0]}`);
-  }
-  const factoryName = { local: "createLocalStorage", s3: "createS3Storage", memory: "createMemoryStorage" }[
-    config.driver
-  ];
-  const factory = module[factoryName];
-  if (typeof factory !== "function") {
-    throw new Error(
-      `STORAGE_DRIVER=${config.driver} needs ${factoryName} from @cybernetic/storage, which this build does not export`,
-    );
-  }
-  const options =
+/** Builds the storage adapter named by the configuration (`@cybernetic/storage`'s `createStorage`). */
+export function createStorage(config: StorageConfig): Promise<CliStorage> {
+  const s3 = config.s3;
+  return createStorageAdapter(
     config.driver === "local"
-      ? { root: config.localRoot }
+      ? { driver: "local", root: config.localRoot }
       : config.driver === "s3"
         ? {
-            bucket: config.s3.bucket,
-            region: config.s3.region,
-            ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
-            forcePathStyle: config.s3.forcePathStyle,
-            ...(config.s3.accessKeyId
-              ? {
-                  credentials: {
-                    accessKeyId: config.s3.accessKeyId,
-                    secretAccessKey: config.s3.secretAccessKey,
-                  },
-                }
+            driver: "s3",
+            bucket: s3.bucket ?? "",
+            region: s3.region,
+            ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+            forcePathStyle: s3.forcePathStyle,
+            ...(s3.accessKeyId && s3.secretAccessKey
+              ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }
               : {}),
           }
-        : {};
-  return (await (factory as (options: unknown) => CliStorage | Promise<CliStorage>)(options)) as CliStorage;
+        : { driver: "memory" },
+  );
 }
 
 /**

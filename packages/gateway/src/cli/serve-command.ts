@@ -127,6 +127,9 @@ export async function serveCommand(
     const platform = createPlatform({
       db: running.db,
       logger,
+      ...(running.storage
+        ? { storage: running.storage, artifacts: { maxBytes: config.gateway.artifactMaxBytes } }
+        : {}),
       ...(running.queue ? { queue: running.queue } : {}),
     });
 
@@ -160,7 +163,7 @@ export async function serveCommand(
         logger,
         concurrency: config.workerConcurrency,
         listenUrl: runtime.runtimeUrl,
-        deps: workerDependencies(workers, config),
+        deps: workerDependencies(workers, config, running.storage),
         hooks: { onJobFinished: ({ name, outcome }) => gateway.metrics.jobFinished(name, outcome) },
       });
     }

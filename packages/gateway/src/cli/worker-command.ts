@@ -2,7 +2,7 @@ import { assertRuntimeRoleIsSafe, checkConnection, createDatabase, createPlatfor
 import type { CyberneticConfig } from "../config.js";
 import { createLogger } from "../logger.js";
 import { type CliIo, UsageError } from "./cli-io.js";
-import { loadWorkers, workerDependencies } from "./integrations.js";
+import { createStorage, loadWorkers, workerDependencies } from "./integrations.js";
 import { shutdownSignal } from "./shutdown-signal.js";
 
 /** `cybernetic worker`: the workers alone, until SIGTERM/SIGINT. */
@@ -26,7 +26,17 @@ export async function workerCommand(config: CyberneticConfig, io: CliIo): Promis
     await assertRuntimeRoleIsSafe(db);
     const queue = workers.createJobQueue({ connectionString: url, logger });
     await queue.start();
-    const platform = createPlatform({ db, queue, logger });
+    // Housekeeping removes expired artifacts' blobs through the storage adapter (rows only without it).
+    const storage = await createStorage(config.storage).catch((error: Error) => {
+      logger.warn({ err: error }, `storage unavailable: ${error.message}`);
+      return undefined;
+    });
+    const platform = createPlatform({
+      db,
+      queue,
+      logger,
+      ...(storage ? { storage, artifacts: { maxBytes: config.gateway.artifactMaxBytes } } : {}),
+    });
     const handle = await workers.startWorkers({
       platform,
       queue,
@@ -34,13 +44,14 @@ export async function workerCommand(config: CyberneticConfig, io: CliIo): Promis
       logger,
       concurrency: config.workerConcurrency,
       listenUrl: url,
-      deps: workerDependencies(workers, config),
+      deps: workerDependencies(workers, config, storage),
     });
     logger.info({ concurrency: config.workerConcurrency }, "workers started");
     const received = await signal;
     logger.info({ signal: received }, "shutting down");
     await handle.stop({ timeoutMs: config.gateway.shutdownTimeoutMs });
     await queue.stop({ graceful: true, timeoutMs: config.gateway.shutdownTimeoutMs });
+    await storage?.close?.();
   } finally {
     await db.destroy();
     logger.flush();

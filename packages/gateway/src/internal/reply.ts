@@ -9,6 +9,7 @@
  * costs most of the throughput (see bench/http).
  */
 import type { ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import { FastResponse } from "srvx";
 
 /** A response header as a `[name, value]` pair; names are lower-case. */
@@ -43,6 +44,22 @@ export function noContent(headers: readonly HeaderPair[] = []): Reply {
   return new Reply(204, undefined, headers);
 }
 
+/**
+ * A streamed binary answer (an artifact download): `stream` is piped to the client as it is read, never
+ * buffered; `length` is its exact byte count. Without a stream (HEAD) only the headers are sent.
+ */
+export class StreamReply extends Reply {
+  constructor(
+    status: number,
+    readonly stream: Readable | undefined,
+    readonly length: number,
+    contentType: string,
+    headers: readonly HeaderPair[] = [],
+  ) {
+    super(status, undefined, headers, contentType);
+  }
+}
+
 const JSON_TYPE = "application/json; charset=utf-8";
 
 /** Serialises the reply; `headers` (a flat `[name, value, name, value…]` list) gains content type and extras. */
@@ -53,8 +70,20 @@ function prepare(reply: Reply, headers: string[]): string | null {
   return reply.contentType === undefined ? JSON.stringify(reply.body ?? null) : String(reply.body);
 }
 
+function prepareStream(reply: StreamReply, headers: string[]): void {
+  for (const [name, value] of reply.headers) headers.push(name, value);
+  headers.push("content-type", reply.contentType ?? "application/octet-stream");
+  headers.push("content-length", String(reply.length));
+}
+
 /** Writes the reply to a Node response in one go; returns h3's "handled" marker. */
-export function writeNodeResponse(res: ServerResponse, reply: Reply, headers: string[]): typeof HANDLED {
+export function writeNodeResponse(
+  res: ServerResponse,
+  reply: Reply,
+  headers: string[],
+): typeof HANDLED | Response {
+  // A stream goes back to srvx as a response whose body it pipes to the socket (with backpressure).
+  if (reply instanceof StreamReply) return toFastResponse(reply, headers, true);
   const body = prepare(reply, headers);
   if (body !== null) headers.push("content-length", String(Buffer.byteLength(body)));
   res.writeHead(reply.status, headers);
@@ -62,10 +91,22 @@ export function writeNodeResponse(res: ServerResponse, reply: Reply, headers: st
   return HANDLED;
 }
 
-/** The reply as a web `Response` (srvx `FastResponse`), for `app.fetch` and HEAD. */
-export function toFastResponse(reply: Reply, headers: string[]): Response {
-  const body = prepare(reply, headers);
+/**
+ * The reply as a web `Response` (srvx `FastResponse`), for `app.fetch` and HEAD. With `nodeStream` a
+ * stream body stays a Node `Readable`, which srvx's Node adapter pipes as is.
+ */
+export function toFastResponse(reply: Reply, headers: string[], nodeStream = false): Response {
+  let body: string | ReadableStream | Readable | null;
+  if (reply instanceof StreamReply) {
+    prepareStream(reply, headers);
+    body =
+      reply.stream === undefined
+        ? null
+        : nodeStream
+          ? reply.stream
+          : (Readable.toWeb(reply.stream) as ReadableStream);
+  } else body = prepare(reply, headers);
   const pairs: [string, string][] = [];
   for (let i = 0; i < headers.length; i += 2) pairs.push([headers[i] as string, headers[i + 1] as string]);
-  return new FastResponse(body, { status: reply.status, headers: pairs });
+  return new FastResponse(body as BodyInit | null, { status: reply.status, headers: pairs });
 }

@@ -14,6 +14,7 @@ function impliedErrors(route: AnyRoute): ErrorCode[] {
   if (route.body)
     codes.push("validation_failed", "invalid_json", "payload_too_large", "unsupported_media_type");
   if (route.params) codes.push("validation_failed");
+  if (route.streamBody) codes.push("payload_too_large");
   return codes;
 }
 
@@ -62,9 +63,9 @@ class SchemaCollector {
   }
 }
 
-/** `/v1/episodes/:id` → `/v1/episodes/{id}`. */
+/** `/v1/episodes/:id` → `/v1/episodes/{id}`; a catch-all `/**:path` → `/{path}`. */
 export function toOpenApiPath(path: string): string {
-  return path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+  return path.replace(/(?:\*\*)?:([A-Za-z0-9_]+)/g, "{$1}");
 }
 
 /** Options of `buildOpenApiDocument`. */
@@ -153,7 +154,10 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: OpenApiI
       security,
       "x-cybernetic-auth": route.auth,
       ...(route.auth === "tenant"
-        ? { "x-cybernetic-scope": route.scope ?? (route.method === "GET" ? "read" : "write") }
+        ? {
+            "x-cybernetic-scope":
+              route.scope ?? (route.method === "GET" || route.method === "HEAD" ? "read" : "write"),
+          }
         : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body
@@ -161,6 +165,17 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: OpenApiI
             requestBody: {
               required: route.bodyRequired !== false,
               content: { "application/json": { schema: collector.convert(route.body, "input") } },
+            },
+          }
+        : {}),
+      ...(route.streamBody
+        ? {
+            requestBody: {
+              required: true,
+              description: route.streamBody.description,
+              content: {
+                "*/*": { schema: { type: "string", contentMediaType: "application/octet-stream" } },
+              },
             },
           }
         : {}),

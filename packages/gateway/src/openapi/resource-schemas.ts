@@ -6,6 +6,7 @@
  */
 import {
   type ApiKeyInfo,
+  type Artifact,
   apiKeyScopes,
   type Episode,
   episodeStatuses,
@@ -182,6 +183,21 @@ export const healthSchema = z
   .meta({ id: "Health" });
 
 /** `{ items, nextCursor? }` of a resource schema. */
+export const artifactSchema = z
+  .object({
+    id: z.uuid(),
+    path: z.string(),
+    contentType: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    metadata: z.record(z.string(), z.string()),
+    expiresAt: timestamp.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: "Artifact" });
+same<Same<z.infer<typeof artifactSchema>, Artifact>>();
+
 export function pageOf<T extends z.ZodType>(item: T, id: string) {
   return z
     .object({
@@ -205,3 +221,4 @@ export const systemStateListSchema = listOf(systemStateSchema, "SystemStateList"
 export const systemStateHistoryPageSchema = pageOf(systemStateHistoryEntrySchema, "SystemStateHistoryPage");
 export const episodePageSchema = pageOf(episodeSchema, "EpisodePage");
 export const policyPageSchema = pageOf(policySchema, "PolicyPage");
+export const artifactPageSchema = pageOf(artifactSchema, "ArtifactPage");

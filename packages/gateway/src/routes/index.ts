@@ -1,4 +1,5 @@
 import type { AnyRoute } from "../route-definition.js";
+import { artifactRoutes } from "./artifacts.js";
 import { episodeRoutes } from "./episodes.js";
 import { jobRoutes } from "./jobs.js";
 import { operationsRoutes } from "./operations.js";
@@ -10,8 +11,7 @@ import { tenantRoutes } from "./tenants.js";
 /**
  * The route table: every route the gateway serves, in one list. Registration and the OpenAPI document
  * both read it. Reserved for later changes (not registered yet, so they answer 404 until they exist):
- * `PUT/GET/HEAD/DELETE /v1/artifacts/*path` and `GET /v1/artifacts` (artifacts), `GET /v1/events`
- * (SSE) and `POST /telegram/webhook[/:tenantSlug]` (Telegram). Each is one more module here.
+ * `GET /v1/events` (SSE) and `POST /telegram/webhook[/:tenantSlug]` (Telegram). Each is one more module here.
  */
 export function routeTable(deps: RouteDependencies): AnyRoute[] {
   return [
@@ -20,6 +20,7 @@ export function routeTable(deps: RouteDependencies): AnyRoute[] {
     ...systemRoutes(deps),
     ...episodeRoutes(deps),
     ...policyRoutes(deps),
+    ...artifactRoutes(deps),
     ...jobRoutes(deps),
   ];
 }

@@ -11,6 +11,8 @@ export interface RouteDependencies {
   platform: Platform;
   queue: GatewayQueue | undefined;
   storage: GatewayStorage | undefined;
+  /** Largest artifact upload, in bytes (the artifact routes' body limit). */
+  artifactMaxBytes: number;
   metrics: GatewayMetrics;
   authenticator: Authenticator;
   readiness: Readiness;

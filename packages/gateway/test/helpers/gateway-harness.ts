@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
+import type { StorageAdapter } from "@cybernetic/storage";
 import pino from "pino";
 import { afterAll, beforeAll } from "vitest";
 import { type TestPlatformContext, useTestPlatform } from "../../../../test/setup/database.ts";
@@ -54,13 +55,18 @@ export interface HarnessOptions {
   gateway?: (ctx: { queue: RecordingQueue }) => Partial<GatewayOptions>;
   /** Give the gateway a job queue (default true). */
   withQueue?: boolean;
+  /** A storage adapter for the platform (artifacts) and the gateway (readiness). */
+  storage?: () => StorageAdapter | Promise<StorageAdapter>;
 }
 
 /** Registers hooks that start a gateway for this test file; read the fields inside tests. */
 export function useGateway(options: HarnessOptions = {}): GatewayHarness {
   const queue = createRecordingQueue();
   const withQueue = options.withQueue !== false;
-  const db = useTestPlatform(withQueue ? { queue: () => queue } : {});
+  const db = useTestPlatform({
+    ...(withQueue ? { queue: () => queue } : {}),
+    ...(options.storage ? { storage: options.storage } : {}),
+  });
   const harness = { db, queue } as GatewayHarness;
   beforeAll(async () => {
     harness.gateway = createGateway({
@@ -68,6 +74,7 @@ export function useGateway(options: HarnessOptions = {}): GatewayHarness {
       config: { adminKey: ADMIN_KEY, apiKeyCacheTtlMs: 0, ...options.config },
       logger: pino({ level: "silent" }),
       ...(withQueue ? { queue } : {}),
+      ...(db.platform.storage ? { storage: db.platform.storage } : {}),
       ...options.gateway?.({ queue }),
     });
     harness.server = await harness.gateway.serve({ port: 0, host: "127.0.0.1" });
@@ -173,7 +180,15 @@ export function rawRequest(
     const write = async () => {
       for (const chunk of options.chunks ?? []) {
         if (req.destroyed) return;
-        if (!req.write(chunk)) await new Promise((r) => req.once("drain", r).once("close", r));
+        if (!req.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              req.off("drain", done).off("close", done);
+              resolve();
+            };
+            req.once("drain", done).once("close", done);
+          });
+        }
       }
       req.end();
     };
