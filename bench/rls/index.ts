@@ -4,8 +4,8 @@
  * 1,000 tenants × 1,000 episodes. "The 20 newest episodes" of a random tenant, three ways, interleaved in
  * one run on one embedded PostgreSQL:
  *  - baseline: the owner-level connection (superuser here: no RLS applies), one statement, one round trip;
- *  - withTenant: the runtime role under forced RLS, BEGIN+set_config in one message, the query, COMMIT
- *    (3 round trips) — what every tenant-scoped read of the platform does;
+ *  - withTenant: the runtime role under forced RLS, BEGIN+set_config in one message, the query, then COMMIT
+ *    (read only: the result is returned before the COMMIT completes) — what every tenant-scoped read does;
  *  - withTenant + query builder: the same, with the query built by Kysely (what services do);
  *  - naive: BEGIN, set_config, query, COMMIT as four round trips (for comparison).
  * Sizes can be lowered with BENCH_RLS_TENANTS / BENCH_RLS_EPISODES / BENCH_RLS_ITERATIONS.
@@ -152,15 +152,23 @@ export default async function run(): Promise<BenchResult> {
       rows: [
         row("p50 baseline (owner, no RLS, 1 round trip)", p("baseline", 50), undefined, "µs"),
         row("p99 baseline", p("baseline", 99), undefined, "µs"),
-        row("p50 withTenant (RLS, 3 round trips)", p("withTenant", 50), p("baseline", 50), "µs", {
-          target: "<= 1.5x",
-        }),
+        row(
+          "p50 withTenant (RLS, read only: 2 round trips waited)",
+          p("withTenant", 50),
+          p("baseline", 50),
+          "µs",
+          {
+            target: "<= 1.5x",
+          },
+        ),
         row("p99 withTenant", p("withTenant", 99), p("baseline", 99), "µs", { target: "<= 1.5x" }),
         row("p50 withTenant + query builder", p("withTenantBuilder", 50), p("baseline", 50), "µs"),
         row("p99 withTenant + query builder", p("withTenantBuilder", 99), p("baseline", 99), "µs"),
         row("p50 naive (RLS, 4 round trips)", p("naive", 50), p("baseline", 50), "µs"),
         row("p99 naive", p("naive", 99), p("baseline", 99), "µs"),
-        row("round trips per tenant-scoped read (withTenant)", 3, 1, "round trips"),
+        row("round trips a tenant-scoped read waits for (withTenant, read only)", 2, 1, "round trips", {
+          note: "BEGIN+set_config, the query; COMMIT completes after the result is returned",
+        }),
       ],
     };
   } finally {

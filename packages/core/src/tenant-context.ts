@@ -51,8 +51,9 @@ export function assertUuid(value: unknown, field: string): string {
  * Round trips: BEGIN and set_config travel together in one simple-protocol message (a separate BEGIN
  * would cost a network round trip on every tenant-scoped read). That message cannot carry a bind
  * parameter, so the tenant id is embedded as a literal, and only after `assertUuid` has proved it is 36
- * characters of hex and dashes; pg's `escapeLiteral` quotes it anyway. A read is therefore three round
- * trips (BEGIN+context, the query, COMMIT).
+ * characters of hex and dashes; pg's `escapeLiteral` quotes it anyway. A write is three round trips
+ * (BEGIN+context, the statements, COMMIT); with `readOnly` the COMMIT finishes after the result is returned,
+ * so a read waits for two.
  *
  * @example
  * ```ts
@@ -74,6 +75,7 @@ export async function withTenant<T>(
   // Set when the connection itself failed (BEGIN, COMMIT or ROLLBACK could not run): the client is then
   // destroyed instead of going back to the pool in an unknown state.
   let broken: Error | undefined;
+  let released = false;
   const rollback = () =>
     client.query("rollback").then(
       () => undefined,
@@ -95,6 +97,17 @@ export async function withTenant<T>(
       await rollback();
       throw mapPgError(error);
     }
+    if (options.readOnly) {
+      // A read-only transaction has nothing to make durable: its result is final once `fn` returns. So the
+      // caller gets it now, and COMMIT completes in the background before the client goes back to the
+      // pool (a read then costs two round trips of latency, not three).
+      released = true;
+      client.query("commit").then(
+        () => client.release(),
+        (error: Error) => client.release(error),
+      );
+      return result;
+    }
     try {
       await client.query("commit");
     } catch (error) {
@@ -103,7 +116,7 @@ export async function withTenant<T>(
     }
     return result;
   } finally {
-    client.release(broken);
+    if (!released) client.release(broken);
   }
 }
 
