@@ -7,19 +7,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { episodeInput, seedTenant } from "../../../test/factories/index.ts";
 import { useTestPlatform } from "../../../test/setup/database.ts";
+import { until } from "../../../test/support/until.ts";
 import { type CyberneticEvent, createEventBus, type EventBus } from "../src/index.ts";
-
-async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("event bus", () => {
   const ctx = useTestPlatform();

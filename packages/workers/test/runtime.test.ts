@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { episodeInput, seedTenant } from "../../../test/factories/index.ts";
 import { useTestPlatform } from "../../../test/setup/database.ts";
+import { until } from "../../../test/support/until.ts";
 import { type EpisodeAnalysis, withTenant } from "../../core/src/index.ts";
 import {
   type Analyzer,
@@ -19,20 +20,6 @@ import {
   startWorkers,
   type WorkerRuntime,
 } from "../src/index.ts";
-
-async function until<T>(
-  check: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("worker runtime", () => {
   let queue: CyberneticQueue;

@@ -191,19 +191,4 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
   };
 }
 
-/**
- * Polls `check` until it returns something truthy (tests wait for effects, never for a duration).
- */
-export async function until<T>(
-  check: () => Promise<T | undefined | false | null>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from "../../../../test/support/until.ts";
