@@ -4,21 +4,20 @@
  * `startWorkers` puts it on a cron schedule.
  */
 import { sql } from "kysely";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { artifactRecordInput, seedTenant } from "../../../test/factories/index.ts";
-import { useTestPlatform } from "../../../test/setup/database.ts";
 import { withTenant } from "../../core/src/index.ts";
 import {
   type ArtifactBlobRemover,
   builtInJobs,
   type CyberneticQueue,
-  createJobQueue,
   HOUSEKEEPING_CRON,
   type HousekeepingOptions,
   startWorkers,
   type WorkerRuntime,
 } from "../src/index.ts";
 import { until } from "./support/fake-servers.ts";
+import { useQueuePlatform } from "./support/queue-platform.ts";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -37,31 +36,19 @@ function recordingBlobs(driver: string): ArtifactBlobRemover & { deleted: string
 
 describe("housekeeping", () => {
   let queue: CyberneticQueue;
-  const ctx = useTestPlatform({
-    queue: (database) => {
-      queue = createJobQueue({
-        connectionString: database.appUrl,
-        poolSize: 4,
-        maintenanceIntervalSeconds: 2,
-      });
-      return queue;
-    },
+  const ctx = useQueuePlatform((q) => {
+    queue = q;
   });
   let runtime: WorkerRuntime | undefined;
   let tenantId: string;
 
   beforeAll(async () => {
-    await queue.start();
     tenantId = (await seedTenant(ctx.platform)).tenant.id;
   });
   afterEach(async () => {
     await runtime?.stop({ timeoutMs: 5_000 });
     runtime = undefined;
   });
-  afterAll(async () => {
-    await queue.stop({ graceful: false });
-  });
-
   const run = async (deps: { artifactBlobs?: ArtifactBlobRemover; housekeeping?: HousekeepingOptions }) => {
     runtime = await startWorkers({
       platform: ctx.platform,

@@ -6,12 +6,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
-import { useTestPlatform } from "../../../test/setup/database.ts";
 import { withTenant } from "../../core/src/index.ts";
 import {
   builtInJobs,
   type CyberneticQueue,
-  createJobQueue,
   deadLetterQueue,
   type NotificationRequest,
   recordNotification,
@@ -26,20 +24,14 @@ import {
   until,
   type WebhookReceiver,
 } from "./support/fake-servers.ts";
+import { useQueuePlatform } from "./support/queue-platform.ts";
 
 const SECRET = "whsec_send_0a1b2c3d4e";
 
 describe("notification.send", () => {
   let queue: CyberneticQueue;
-  const ctx = useTestPlatform({
-    queue: (database) => {
-      queue = createJobQueue({
-        connectionString: database.appUrl,
-        poolSize: 4,
-        maintenanceIntervalSeconds: 2,
-      });
-      return queue;
-    },
+  const ctx = useQueuePlatform((q) => {
+    queue = q;
   });
   let runtime: WorkerRuntime | undefined;
   let receiver: WebhookReceiver;
@@ -48,7 +40,6 @@ describe("notification.send", () => {
   let keyCounter = 0;
 
   beforeAll(async () => {
-    await queue.start();
     receiver = await startWebhookReceiver(SECRET);
     telegram = await startFakeTelegram();
     tenantId = (await seedTenant(ctx.platform, { settings: { webhookSecret: SECRET } })).tenant.id;
@@ -58,7 +49,6 @@ describe("notification.send", () => {
     runtime = undefined;
   });
   afterAll(async () => {
-    await queue.stop({ graceful: false });
     await receiver.close();
     await telegram.close();
   });

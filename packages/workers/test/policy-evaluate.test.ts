@@ -7,14 +7,12 @@
  * Every test seeds its own tenant, so its policies never see another test's events.
  */
 import { sql } from "kysely";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { policyInput, seedTenant } from "../../../test/factories/index.ts";
-import { useTestPlatform } from "../../../test/setup/database.ts";
 import { type JsonObject, type PolicyRules, withTenant } from "../../core/src/index.ts";
 import {
   builtInJobs,
   type CyberneticQueue,
-  createJobQueue,
   createPolicyDispatcher,
   MAX_POLICY_DEPTH,
   type StartWorkersOptions,
@@ -22,32 +20,22 @@ import {
   type WorkerRuntime,
 } from "../src/index.ts";
 import { until } from "./support/fake-servers.ts";
+import { useQueuePlatform } from "./support/queue-platform.ts";
 
 describe("policy evaluation", () => {
   let queue: CyberneticQueue;
-  const ctx = useTestPlatform({
-    queue: (database) => {
-      queue = createJobQueue({
-        connectionString: database.appUrl,
-        poolSize: 6,
-        maintenanceIntervalSeconds: 2,
-      });
-      return queue;
+  const ctx = useQueuePlatform(
+    (q) => {
+      queue = q;
     },
-  });
+    { poolSize: 6 },
+  );
   let runtime: WorkerRuntime | undefined;
 
-  beforeAll(async () => {
-    await queue.start();
-  });
   afterEach(async () => {
     await runtime?.stop({ timeoutMs: 5_000 });
     runtime = undefined;
   });
-  afterAll(async () => {
-    await queue.stop({ graceful: false });
-  });
-
   const start = async (options: Partial<StartWorkersOptions> = {}) => {
     runtime = await startWorkers({
       platform: ctx.platform,

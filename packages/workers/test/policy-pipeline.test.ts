@@ -6,13 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { episodeInput, policyInput, seedTenant } from "../../../test/factories/index.ts";
-import { useTestPlatform } from "../../../test/setup/database.ts";
 import { type Policy, withTenant } from "../../core/src/index.ts";
 import {
   builtInJobs,
   type CyberneticQueue,
   createHeuristicAnalyzer,
-  createJobQueue,
   startWorkers,
   type WorkerRuntime,
 } from "../src/index.ts";
@@ -23,21 +21,18 @@ import {
   until,
   type WebhookReceiver,
 } from "./support/fake-servers.ts";
+import { useQueuePlatform } from "./support/queue-platform.ts";
 
 const SECRET = "whsec_pipeline_5e4d3c2b1a";
 
 describe("episode → analysis → policy → notifications", () => {
   let queue: CyberneticQueue;
-  const ctx = useTestPlatform({
-    queue: (database) => {
-      queue = createJobQueue({
-        connectionString: database.appUrl,
-        poolSize: 6,
-        maintenanceIntervalSeconds: 2,
-      });
-      return queue;
+  const ctx = useQueuePlatform(
+    (q) => {
+      queue = q;
     },
-  });
+    { poolSize: 6 },
+  );
   let receiver: WebhookReceiver;
   let telegram: FakeTelegram;
   let runtime: WorkerRuntime;
@@ -45,7 +40,6 @@ describe("episode → analysis → policy → notifications", () => {
   let policy: Policy;
 
   beforeAll(async () => {
-    await queue.start();
     receiver = await startWebhookReceiver(SECRET);
     telegram = await startFakeTelegram();
     tenantId = (await seedTenant(ctx.platform, { settings: { webhookSecret: SECRET, region: "eu" } })).tenant
@@ -90,7 +84,6 @@ describe("episode → analysis → policy → notifications", () => {
   });
   afterAll(async () => {
     await runtime?.stop({ timeoutMs: 5_000 });
-    await queue.stop({ graceful: false });
     await receiver.close();
     await telegram.close();
   });

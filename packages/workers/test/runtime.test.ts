@@ -5,9 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { episodeInput, seedTenant } from "../../../test/factories/index.ts";
-import { useTestPlatform } from "../../../test/setup/database.ts";
 import { until } from "../../../test/support/until.ts";
 import { type EpisodeAnalysis, withTenant } from "../../core/src/index.ts";
 import {
@@ -15,40 +14,28 @@ import {
   builtInJobs,
   type CyberneticQueue,
   createHeuristicAnalyzer,
-  createJobQueue,
   deadLetterQueue,
   startWorkers,
   type WorkerRuntime,
 } from "../src/index.ts";
+import { useQueuePlatform } from "./support/queue-platform.ts";
 
 describe("worker runtime", () => {
   let queue: CyberneticQueue;
-  const ctx = useTestPlatform({
-    queue: (database) => {
-      queue = createJobQueue({
-        connectionString: database.appUrl,
-        poolSize: 4,
-        maintenanceIntervalSeconds: 2,
-      });
-      return queue;
-    },
+  const ctx = useQueuePlatform((q) => {
+    queue = q;
   });
   let tenantId: string;
   let runtime: WorkerRuntime | undefined;
   const heuristic = createHeuristicAnalyzer();
 
   beforeAll(async () => {
-    await queue.start();
     tenantId = (await seedTenant(ctx.platform)).tenant.id;
   });
   afterEach(async () => {
     await runtime?.stop({ timeoutMs: 5_000 });
     runtime = undefined;
   });
-  afterAll(async () => {
-    await queue.stop({ graceful: false });
-  });
-
   const start = async (analyzer: Analyzer) => {
     runtime = await startWorkers({
       platform: ctx.platform,
