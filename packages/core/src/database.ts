@@ -24,6 +24,9 @@ function poolOptions(config: DatabaseConfig, url: string): pg.PoolConfig {
     // Server-side limits, sent as startup parameters: no SET on pooled connections.
     statement_timeout: config.statementTimeoutMs,
     idle_in_transaction_session_timeout: config.idleInTransactionTimeoutMs,
+    // Statements are written without waiting for the previous answer: `withTenant` sends BEGIN+context and
+    // the first statement in one round trip. Each statement keeps its own Sync, so a failure stays its own.
+    pipeline: true,
   };
 }
 

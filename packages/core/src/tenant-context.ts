@@ -48,12 +48,15 @@ export function assertUuid(value: unknown, field: string): string {
  * tenant's rows. The context is `set_config('app.tenant_id', …, true)`, local to the transaction, so it
  * can never leak to the next user of the pooled connection.
  *
- * Round trips: BEGIN and set_config travel together in one simple-protocol message (a separate BEGIN
- * would cost a network round trip on every tenant-scoped read). That message cannot carry a bind
- * parameter, so the tenant id is embedded as a literal, and only after `assertUuid` has proved it is 36
- * characters of hex and dashes; pg's `escapeLiteral` quotes it anyway. A write is three round trips
- * (BEGIN+context, the statements, COMMIT); with `readOnly` the COMMIT finishes after the result is returned,
- * so a read waits for two.
+ * Round trips: the pool's connections are pipelined (pg's `pipeline` mode), so BEGIN+set_config is written
+ * to the socket and `fn`'s first statement follows it without waiting for its answer: a read waits for one
+ * round trip, as a query outside any transaction would. BEGIN and set_config travel in one simple-protocol
+ * message, which cannot carry a bind parameter, so the tenant id is embedded as a literal only after
+ * `assertUuid` has proved it is 36 characters of hex and dashes (pg's `escapeLiteral` quotes it anyway).
+ * Pipelining is safe because row-level security fails closed: a statement that somehow ran without the
+ * context would see no row and could write none, and the BEGIN's own failure is always reported.
+ * A write waits for two round trips (BEGIN+context+statements, COMMIT); with `readOnly` the COMMIT
+ * finishes after the result is returned, so a read waits for one.
  *
  * @example
  * ```ts
@@ -83,24 +86,32 @@ export async function withTenant<T>(
         broken = e;
       },
     );
+  // Not awaited here: `fn`'s statements are pipelined behind it. Settles to the error, if any.
+  const begun: Promise<Error | undefined> = client.query(begin).then(
+    () => undefined,
+    (error: Error) => {
+      broken = error;
+      return error;
+    },
+  );
   try {
-    try {
-      await client.query(begin);
-    } catch (error) {
-      broken = error as Error;
-      throw mapPgError(error);
-    }
     let result: T;
     try {
       result = await fn(boundTo(client));
     } catch (error) {
+      // When BEGIN failed, `fn`'s failure is only its consequence: report the cause.
+      const beginError = await begun;
       await rollback();
-      throw mapPgError(error);
+      throw mapPgError(beginError ?? error);
+    }
+    const beginError = await begun;
+    if (beginError) {
+      await rollback();
+      throw mapPgError(beginError);
     }
     if (options.readOnly) {
       // A read-only transaction has nothing to make durable: its result is final once `fn` returns. So the
-      // caller gets it now, and COMMIT completes in the background before the client goes back to the
-      // pool (a read then costs two round trips of latency, not three).
+      // caller gets it now, and COMMIT completes in the background before the client goes back to the pool.
       released = true;
       client.query("commit").then(
         () => client.release(),
