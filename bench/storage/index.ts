@@ -7,7 +7,7 @@
  *   `GetObject` with the same part size (5 MiB) and concurrency (4), against s3rver running in a child
  *   process (BENCH_STORAGE_S3_MB, default 256 MiB).
  * Every transfer runs in a fresh worker process (bench/storage/worker.ts) so its peak RSS growth is its
- * own; baseline and ours alternate for BENCH_STORAGE_ROUNDS rounds (default 5) and medians are reported.
+ * own; baseline and ours alternate for BENCH_STORAGE_ROUNDS rounds (default 7) and medians are reported.
  *
  *   node --expose-gc --import tsx bench/run.ts storage
  */
@@ -28,7 +28,7 @@ const MiB = 1024 * 1024;
 const CHUNK = MiB;
 const PART_SIZE = 5 * MiB;
 const QUEUE_SIZE = 4;
-const ROUNDS = Number(process.env.BENCH_STORAGE_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_STORAGE_ROUNDS ?? 7);
 const worker = fileURLToPath(new URL("./worker.ts", import.meta.url));
 const exec = promisify(execFile);
 
@@ -39,13 +39,29 @@ function sizeFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+/**
+ * Removes the file an upload is about to write. The plain copy truncates its target when it opens it,
+ * freeing its pages just before it writes; the adapter writes a new temp file and renames it over the old
+ * object, so without this it would need a second set of pages while the old object still holds the first.
+ * In a virtual machine that returns freed memory to its host, fresh pages cost a fault to the host each,
+ * and that, not the adapter, would decide the comparison.
+ */
+async function removeOutput(job: Job): Promise<void> {
+  if (job.op === "local-up-plain" && job.target) await rm(job.target, { force: true });
+  if (job.op === "local-up-ours" && job.root) await rm(job.root, { recursive: true, force: true });
+}
+
 interface Measured {
   mbPerSecond: number;
   peakGrowth: number;
 }
 
-/** Runs one transfer of `bytes` in a fresh worker process, after flushing what earlier runs left dirty. */
+/**
+ * Runs one transfer of `bytes` in a fresh worker process, after flushing what earlier runs left dirty and
+ * removing what the transfer is about to write (untimed, for both sides alike).
+ */
 async function measure(job: Job, bytes: number, digests: Set<string>): Promise<Measured> {
+  await removeOutput(job);
   await exec("sync");
   const { stdout } = await exec(
     process.execPath,

@@ -8,20 +8,14 @@
  * upload is aborted (`leavePartsOnError: false`) before `put()` rejects: no orphaned parts, and the
  * previous object (if any) is untouched, because S3 swaps an object in only on completion.
  */
-import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { abortedError, destroyOnAbort, throwIfAborted } from "./internal/abort.js";
-import { bodyChunks } from "./internal/body-chunks.js";
 import { resolveRange, validateRange } from "./internal/byte-range.js";
 import { notFoundError, unavailableError } from "./internal/errors.js";
+import { hashingSource } from "./internal/hashing-source.js";
 import { encodeCursor, normalizeListOptions } from "./internal/list-options.js";
-import {
-  DEFAULT_CONTENT_TYPE,
-  normalizePutOptions,
-  tooLargeError,
-  validateContentType,
-} from "./internal/put-options.js";
+import { DEFAULT_CONTENT_TYPE, normalizePutOptions, validateContentType } from "./internal/put-options.js";
 import type {
   GetOptions,
   GetResult,
@@ -246,48 +240,27 @@ export async function createS3Storage(options: S3StorageOptions): Promise<Storag
     const Key = s3Key(validateKey(key));
     const { contentType, metadata, maxBytes, signal } = normalizePutOptions(putOptions);
     throwIfAborted(signal, "the upload");
-    const hash = createHash("sha256");
-    let size = 0;
-    let bodyRead = false;
-    async function* hashed() {
-      for await (const chunk of bodyChunks(body, signal)) {
-        size += chunk.byteLength;
-        if (maxBytes !== undefined && size > maxBytes) throw tooLargeError(maxBytes);
-        hash.update(chunk);
-        yield chunk;
-      }
-      bodyRead = true;
-    }
-    const source = Readable.from(hashed(), { objectMode: false });
-    // Errors reach the upload through its iterator; this keeps one raised while nobody iterates (an
-    // abort before the upload starts reading) from becoming an uncaught 'error' event.
-    source.on("error", () => {});
-    // Abort even while every uploader is busy sending a part (no one is reading the body): destroying
-    // the source fails the upload, which then aborts the multipart upload before `done()` rejects.
-    // Once the whole body has been read the object is being committed, and the abort is ignored.
-    const onAbort = () => {
-      if (!bodyRead && signal) source.destroy(abortedError(signal, "the upload"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const source = hashingSource(body, { signal, maxBytes });
     const knownSize =
       typeof body === "string" ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : 0;
     // S3 allows 10,000 parts: raise the part size when the object may be larger than that many parts.
     const neededPartSize = Math.ceil(Math.max(maxBytes ?? 0, knownSize) / MAX_PARTS);
+    // A failing or aborted source fails the upload, which then aborts the multipart upload before `done()`
+    // rejects. Once the whole body has been read the object is being committed, and an abort is ignored.
     const upload = new lib.Upload({
       client,
-      params: { Bucket: bucket, Key, Body: source, ContentType: contentType, Metadata: metadata },
+      params: { Bucket: bucket, Key, Body: source.stream, ContentType: contentType, Metadata: metadata },
       partSize: Math.max(partSize, neededPartSize),
       queueSize,
       leavePartsOnError: false,
     });
     try {
       const result = await upload.done();
-      return { key, size, sha256: hash.digest("hex"), etag: result.ETag, contentType };
+      return { key, size: source.size, sha256: source.digest(), etag: result.ETag, contentType };
     } catch (error) {
       throw mapError(error, "upload");
     } finally {
-      signal?.removeEventListener("abort", onAbort);
-      source.destroy();
+      source.release();
     }
   }
 

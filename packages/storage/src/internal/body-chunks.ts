@@ -29,7 +29,8 @@ function toBytes(chunk: unknown): Uint8Array {
   });
 }
 
-function streamFailed(error: unknown): StorageError {
+/** The error for a body stream that failed (or was destroyed) before it ended: `aborted`. */
+export function streamFailed(error: unknown): StorageError {
   if (StorageError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new StorageError("aborted", `the body stream failed before it ended: ${message}`, { cause: error });

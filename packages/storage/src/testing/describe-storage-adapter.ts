@@ -528,6 +528,33 @@ export function describeStorageAdapter(
         expect(await storage.exists("abort/stalled")).toBe(false);
       });
 
+      it("aborts promptly while a Node body stream is stalled, and leaves that stream alive", {
+        timeout,
+      }, async () => {
+        const controller = new AbortController();
+        const stalled = new Readable({ read() {} });
+        stalled.push(Buffer.alloc(1024, 7)); // then nothing: never ends
+        setTimeout(() => controller.abort(), 50);
+        await expectStorageError(
+          storage.put("abort/stalled-node", stalled, { signal: controller.signal }),
+          "aborted",
+        );
+        expect(await storage.exists("abort/stalled-node")).toBe(false);
+        expect(stalled.destroyed).toBe(false);
+        stalled.destroy();
+      });
+
+      it("rejects with aborted, never hangs, when the body stream is destroyed before its end", {
+        timeout,
+      }, async () => {
+        // A client that goes away: the request stream closes without an 'error' and without 'end'.
+        const body = new Readable({ read() {} });
+        body.push(Buffer.alloc(256 * 1024, 3));
+        setTimeout(() => body.destroy(), 20);
+        await expectStorageError(storage.put("abort/closed", body), "aborted");
+        expect(await storage.exists("abort/closed")).toBe(false);
+      });
+
       it("stops reading but never destroys the caller's stream when a put fails", { timeout }, async () => {
         const body = patternStream(2 * MiB, 8, 64 * 1024);
         await expectStorageError(storage.put("limit/caller", body, { maxBytes: 100 * 1024 }), "too_large");
