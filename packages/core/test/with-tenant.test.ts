@@ -4,63 +4,13 @@
  * that can hold the server's answers back: the first statement must reach the server while BEGIN's answer
  * is still held, which a connection waiting for each answer could never do.
  */
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { useTestPlatform } from "../../../test/setup/database.ts";
+import { HoldingProxy } from "../../../test/support/holding-proxy.ts";
 import { until } from "../../../test/support/until.ts";
 import { createDatabase, type Db, withTenant } from "../src/index.ts";
-
-/** A loopback TCP proxy that records what the client sent and can hold the server's answers. */
-class HoldingProxy {
-  readonly server: Server;
-  /** Everything the client sent, as latin1 text (protocol framing included). */
-  sent = "";
-  private holding = false;
-  private held: Array<{ socket: Socket; chunk: Buffer }> = [];
-
-  constructor(target: { host: string; port: number }) {
-    this.server = createServer((client) => {
-      const upstream = tcpConnect(target.port, target.host);
-      client.on("data", (chunk: Buffer) => {
-        this.sent += chunk.toString("latin1");
-        upstream.write(chunk);
-      });
-      upstream.on("data", (chunk: Buffer) => {
-        if (this.holding) this.held.push({ socket: client, chunk });
-        else client.write(chunk);
-      });
-      const close = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on("error", close).on("close", close);
-      upstream.on("error", close).on("close", close);
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    const address = this.server.address();
-    if (!address || typeof address === "string") throw new Error("proxy has no port");
-    return address.port;
-  }
-
-  hold(): void {
-    this.holding = true;
-  }
-
-  /** Delivers what was held and lets answers through again. */
-  release(): void {
-    this.holding = false;
-    for (const { socket, chunk } of this.held.splice(0)) socket.write(chunk);
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 describe("withTenant on a pipelined connection", () => {
   const ctx = useTestPlatform();
@@ -77,10 +27,9 @@ describe("withTenant on a pipelined connection", () => {
     let db: Db;
 
     beforeAll(async () => {
-      const url = new URL(ctx.database.appUrl);
-      proxy = new HoldingProxy({ host: url.hostname, port: Number(url.port || 5432) });
-      url.port = String(await proxy.listen());
-      db = createDatabase({ url: url.toString(), poolSize: 1 });
+      const proxied = await HoldingProxy.forUrl(ctx.database.appUrl);
+      proxy = proxied.proxy;
+      db = createDatabase({ url: proxied.url, poolSize: 1 });
       // Open the one connection first, so only the transaction's own messages are watched below.
       await withTenant(db, a, async (trx) => sql`select 1`.execute(trx));
     });

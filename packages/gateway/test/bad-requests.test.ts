@@ -29,6 +29,7 @@ const f = {
   bPolicy: "",
   bKeyId: "",
   bJob: "",
+  aTenant: "",
 };
 
 beforeAll(async () => {
@@ -59,9 +60,10 @@ beforeAll(async () => {
   f.bJob = episode.body.jobId;
   f.bPolicy = (await h.request("/v1/policies", { method: "POST", key: f.b, body: policyInput() })).body.id;
   f.bKeyId = b.keyId;
+  f.aTenant = a.tenant.id;
 });
 
-type Who = keyof typeof f | "admin" | "none" | { raw: string } | { header: string };
+type Who = Exclude<keyof typeof f, "aTenant"> | "admin" | "none" | { raw: string } | { header: string };
 
 interface Case {
   name: string;
@@ -414,6 +416,60 @@ const cases: Case[] = [
     code: "validation_failed",
   },
   { name: "unknown episode", path: `/v1/episodes/${randomUUID()}`, as: "a", status: 404, code: "not_found" },
+  {
+    name: "tenant id not a UUID listing keys",
+    path: "/v1/tenants/123/api-keys",
+    as: "admin",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "key id not a UUID on the admin revoke",
+    method: "DELETE",
+    path: () => `/v1/tenants/${f.aTenant}/api-keys/not-a-key`,
+    as: "admin",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "tenant id not a UUID deactivating",
+    method: "POST",
+    path: "/v1/tenants/x/deactivate",
+    as: "admin",
+    status: 400,
+    code: "validation_failed",
+  },
+  {
+    name: "unknown tenant listing keys",
+    path: `/v1/tenants/${randomUUID()}/api-keys`,
+    as: "admin",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "unknown tenant revoking a key",
+    method: "DELETE",
+    path: `/v1/tenants/${randomUUID()}/api-keys/${randomUUID()}`,
+    as: "admin",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "unknown tenant deactivated",
+    method: "POST",
+    path: `/v1/tenants/${randomUUID()}/deactivate`,
+    as: "admin",
+    status: 404,
+    code: "not_found",
+  },
+  {
+    name: "unknown tenant activated",
+    method: "POST",
+    path: `/v1/tenants/${randomUUID()}/activate`,
+    as: "admin",
+    status: 404,
+    code: "not_found",
+  },
   // Another tenant's ids
   {
     name: "another tenant's episode",
@@ -472,6 +528,14 @@ const cases: Case[] = [
     code: "not_found",
   },
   { name: "another tenant's job", path: () => `/v1/jobs/${f.bJob}`, as: "a", status: 404, code: "not_found" },
+  {
+    name: "admin revoking B's key through A's URL",
+    method: "DELETE",
+    path: () => `/v1/tenants/${f.aTenant}/api-keys/${f.bKeyId}`,
+    as: "admin",
+    status: 404,
+    code: "not_found",
+  },
   // Keys
   { name: "no key", path: "/v1/episodes", as: "none", status: 401, code: "unauthorized" },
   {
@@ -539,6 +603,44 @@ const cases: Case[] = [
     path: () => `/v1/tenants/${randomUUID()}/api-keys`,
     as: "a",
     body: { name: "k" },
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "tenant key listing a tenant's keys",
+    path: () => `/v1/tenants/${f.aTenant}/api-keys`,
+    as: "a",
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "tenant key on the admin revoke",
+    method: "DELETE",
+    path: () => `/v1/tenants/${f.aTenant}/api-keys/${f.bKeyId}`,
+    as: "a",
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "tenant key deactivating its tenant",
+    method: "POST",
+    path: () => `/v1/tenants/${f.aTenant}/deactivate`,
+    as: "a",
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "tenant key activating a tenant",
+    method: "POST",
+    path: () => `/v1/tenants/${f.aTenant}/activate`,
+    as: "a",
+    status: 403,
+    code: "forbidden",
+  },
+  {
+    name: "admin key listing tenant keys",
+    path: "/v1/api-keys",
+    as: "admin",
     status: 403,
     code: "forbidden",
   },

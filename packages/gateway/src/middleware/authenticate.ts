@@ -36,6 +36,18 @@ export interface Authenticator {
   ): Principal | Promise<Principal>;
   /** Drops cached resolutions of one key (after it is revoked through this gateway). */
   forget(keyId: string): void;
+  /**
+   * Drops every cached resolution of a tenant's keys, so a deactivation (or re-activation) through this
+   * gateway takes effect on its next request. Other instances still trust their caches for up to
+   * `cacheTtlMs`.
+   *
+   * @example
+   * ```ts
+   * await platform.tenants.deactivate(tenantId);
+   * authenticator.forgetTenant(tenantId); // the tenant's keys now get 403 here
+   * ```
+   */
+  forgetTenant(tenantId: string): void;
 }
 
 type CachedResolution = { ok: true; key: ResolvedApiKey } | { ok: false; error: CyberneticError };
@@ -78,8 +90,8 @@ export function presentedKey(authorization: string | null, apiKeyHeader: string 
  * Creates the authenticator. Resolved keys are cached for `cacheTtlMs` (default 5 s) in a bounded map
  * keyed by the key's SHA-256, so an authenticated request does not cost a database round trip; the
  * price is that revoking a key, expiring it or deactivating its tenant takes effect within that TTL on
- * other gateway instances (immediately on the instance that revoked it). Concurrent requests with the
- * same uncached key share one look-up.
+ * other gateway instances (immediately on the instance that revoked it or deactivated the tenant: see
+ * `forget` and `forgetTenant`). Concurrent requests with the same uncached key share one look-up.
  *
  * @example
  * ```ts
@@ -94,43 +106,55 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     options.cacheTtlMs,
   );
   const pending = new Map<string, Promise<CachedResolution>>();
+  // Bumped by every forget: a look-up that was already under way may have read the key or its tenant
+  // before the revocation or deactivation committed, so its answer goes to the requests that were
+  // waiting for it but is not cached, and later requests do not join it.
+  let generation = 0;
 
   const lookUp = (key: string, cacheKey: string): Promise<CachedResolution> => {
-    let promise = pending.get(cacheKey);
-    if (promise === undefined) {
-      promise = options.apiKeys.resolve(key).then(
-        (resolved): CachedResolution => ({ ok: true, key: resolved }),
-        (error: unknown): CachedResolution => {
-          // Only a definite answer about the key is remembered; a database failure is not.
-          if (
-            CyberneticError.isInstance(error) &&
-            (error.code === "unauthorized" || error.code === "forbidden")
-          ) {
-            return {
-              ok: false,
-              error:
-                error.code === "unauthorized"
-                  ? unauthorized(
-                      error.message,
-                      String((error.details as { reason?: string })?.reason ?? "invalid"),
-                    )
-                  : error,
-            };
-          }
-          throw error;
-        },
-      );
-      const settled = promise.then(
-        (result) => {
-          cache.set(cacheKey, result);
-          pending.delete(cacheKey);
-        },
-        () => pending.delete(cacheKey),
-      );
-      void settled;
-      pending.set(cacheKey, promise);
-    }
+    const joined = pending.get(cacheKey);
+    if (joined !== undefined) return joined;
+    const startedIn = generation;
+    const promise = options.apiKeys.resolve(key).then(
+      (resolved): CachedResolution => ({ ok: true, key: resolved }),
+      (error: unknown): CachedResolution => {
+        // Only a definite answer about the key is remembered; a database failure is not.
+        if (
+          CyberneticError.isInstance(error) &&
+          (error.code === "unauthorized" || error.code === "forbidden")
+        ) {
+          return {
+            ok: false,
+            error:
+              error.code === "unauthorized"
+                ? unauthorized(
+                    error.message,
+                    String((error.details as { reason?: string })?.reason ?? "invalid"),
+                  )
+                : error,
+          };
+        }
+        throw error;
+      },
+    );
+    const settled = promise.then(
+      (result) => {
+        if (generation === startedIn) cache.set(cacheKey, result);
+        if (pending.get(cacheKey) === promise) pending.delete(cacheKey);
+      },
+      () => {
+        if (pending.get(cacheKey) === promise) pending.delete(cacheKey);
+      },
+    );
+    void settled;
+    pending.set(cacheKey, promise);
     return promise;
+  };
+
+  const invalidate = (predicate: (entry: CachedResolution) => boolean) => {
+    generation++;
+    pending.clear();
+    cache.deleteWhere(predicate);
   };
 
   const decide = (
@@ -182,7 +206,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       return lookUp(key, cacheKey).then((resolution) => decide(resolution, auth, scope));
     },
     forget(keyId) {
-      cache.deleteWhere((entry) => entry.ok && entry.key.keyId === keyId);
+      invalidate((entry) => entry.ok && entry.key.keyId === keyId);
+    },
+    forgetTenant(tenantId) {
+      // A cached `forbidden` is a deactivated tenant's key, and the rejection does not say which tenant:
+      // drop them all (the price is one look-up each), so re-activation takes effect at once too.
+      invalidate((entry) => (entry.ok ? entry.key.tenantId === tenantId : entry.error.code === "forbidden"));
     },
   };
 }

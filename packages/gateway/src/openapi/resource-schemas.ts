@@ -217,6 +217,7 @@ export function listOf<T extends z.ZodType>(item: T, id: string) {
 
 /** Pages and lists of the resources above (module constants: each id is registered once). */
 export const tenantPageSchema = pageOf(tenantSchema, "TenantPage");
+export const apiKeyListSchema = listOf(apiKeyInfoSchema, "ApiKeyList");
 export const systemStateListSchema = listOf(systemStateSchema, "SystemStateList");
 export const systemStateHistoryPageSchema = pageOf(systemStateHistoryEntrySchema, "SystemStateHistoryPage");
 export const episodePageSchema = pageOf(episodeSchema, "EpisodePage");

@@ -4,13 +4,14 @@ import { parseWith } from "../internal/parse-with.js";
 import { json } from "../internal/reply.js";
 import {
   apiKeyInfoSchema,
+  apiKeyListSchema,
   createdTenantSchema,
   issuedApiKeySchema,
   tenantPageSchema,
   tenantSchema,
 } from "../openapi/resource-schemas.js";
 import { type AnyRoute, defineRoute } from "../route-definition.js";
-import { idParams } from "./path-params.js";
+import { idParams, tenantKeyParams } from "./path-params.js";
 import { type RouteDependencies, tenantOf } from "./route-dependencies.js";
 
 /** Query of `GET /v1/tenants`. */
@@ -18,9 +19,16 @@ export const listTenantsQuerySchema = z
   .object({ limit: limitSchema, cursor: cursorSchema.optional() })
   .strict();
 
-/** The admin API (tenants and their keys) and key revocation by tenants. */
+/** When a revocation or deactivation takes effect, given each instance's key cache (route descriptions). */
+const CACHE_NOTE =
+  "Takes effect at once on this gateway instance and within API_KEY_CACHE_TTL_MS (default 5 s) on others.";
+
+/**
+ * The admin API (tenants, their active flag and their keys) and the tenant's own key routes (list,
+ * revoke).
+ */
 export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
-  const { platform } = deps;
+  const { platform, authenticator } = deps;
   return [
     defineRoute({
       method: "POST",
@@ -81,12 +89,93 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
       },
     }),
     defineRoute({
+      method: "POST",
+      path: "/v1/tenants/:id/deactivate",
+      operationId: "deactivateTenant",
+      summary: "Deactivate a tenant: its API keys stop working (idempotent)",
+      description: `Its keys then get 403 \`forbidden\`; its data is kept. ${CACHE_NOTE}`,
+      tag: "tenants",
+      auth: "admin",
+      params: idParams,
+      responses: { 200: { description: "The tenant, now inactive", schema: tenantSchema } },
+      errors: ["validation_failed", "not_found"],
+      async handler({ params }) {
+        const tenant = await platform.tenants.deactivate(params.id);
+        authenticator.forgetTenant(tenant.id);
+        return tenant;
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/v1/tenants/:id/activate",
+      operationId: "activateTenant",
+      summary: "Re-activate a tenant: its unrevoked, unexpired API keys work again (idempotent)",
+      description: CACHE_NOTE,
+      tag: "tenants",
+      auth: "admin",
+      params: idParams,
+      responses: { 200: { description: "The tenant, now active", schema: tenantSchema } },
+      errors: ["validation_failed", "not_found"],
+      async handler({ params }) {
+        const tenant = await platform.tenants.activate(params.id);
+        // Drops the cached "tenant is deactivated" rejections too.
+        authenticator.forgetTenant(tenant.id);
+        return tenant;
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/tenants/:id/api-keys",
+      operationId: "listTenantApiKeys",
+      summary: "List a tenant's API keys, newest first (never the keys themselves)",
+      tag: "tenants",
+      auth: "admin",
+      params: idParams,
+      responses: { 200: { description: "The tenant's keys (at most 1000)", schema: apiKeyListSchema } },
+      errors: ["validation_failed", "not_found"],
+      async handler({ params }) {
+        await platform.tenants.get(params.id); // a clear 404 for an unknown tenant
+        return { items: await platform.apiKeys.list(params.id) };
+      },
+    }),
+    defineRoute({
+      method: "DELETE",
+      path: "/v1/tenants/:id/api-keys/:keyId",
+      operationId: "revokeTenantApiKey",
+      summary: "Revoke one of a tenant's API keys (idempotent)",
+      description: `A key of another tenant is 404. ${CACHE_NOTE}`,
+      tag: "tenants",
+      auth: "admin",
+      params: tenantKeyParams,
+      responses: { 200: { description: "The revoked key", schema: apiKeyInfoSchema } },
+      errors: ["validation_failed", "not_found"],
+      async handler({ params }) {
+        await platform.tenants.get(params.id); // a clear 404 for an unknown tenant
+        // Runs under the tenant's row-level security: another tenant's key id matches no row (404).
+        const info = await platform.apiKeys.revoke(params.id, params.keyId);
+        authenticator.forget(info.id);
+        return info;
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/api-keys",
+      operationId: "listApiKeys",
+      summary: "List the calling tenant's API keys, newest first (never the keys themselves)",
+      tag: "tenants",
+      auth: "tenant",
+      scope: "read",
+      responses: { 200: { description: "The tenant's keys (at most 1000)", schema: apiKeyListSchema } },
+      async handler(ctx) {
+        return { items: await platform.apiKeys.list(tenantOf(ctx)) };
+      },
+    }),
+    defineRoute({
       method: "DELETE",
       path: "/v1/api-keys/:id",
       operationId: "revokeApiKey",
       summary: "Revoke one of the calling tenant's API keys (idempotent)",
-      description:
-        "Takes effect at once on this gateway instance and within API_KEY_CACHE_TTL_MS (default 5 s) on others.",
+      description: CACHE_NOTE,
       tag: "tenants",
       auth: "tenant",
       scope: "write",
@@ -95,7 +184,7 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
       errors: ["validation_failed", "not_found"],
       async handler(ctx) {
         const info = await platform.apiKeys.revoke(tenantOf(ctx), ctx.params.id);
-        deps.authenticator.forget(info.id);
+        authenticator.forget(info.id);
         return info;
       },
     }),

@@ -1,0 +1,70 @@
+/**
+ * A loopback TCP proxy in front of a real server that records what the client sent and can hold the
+ * server's answers back. Tests use it to observe what is on the wire before any answer arrives (pipelining)
+ * and to keep a real request in flight while something else happens (races), with no mock in between.
+ */
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+
+/** A loopback TCP proxy that records what the client sent and can hold the server's answers. */
+export class HoldingProxy {
+  readonly server: Server;
+  /** Everything the client sent, as latin1 text (protocol framing included). */
+  sent = "";
+  private holding = false;
+  private held: Array<{ socket: Socket; chunk: Buffer }> = [];
+
+  /** Points the proxy at `target`; call `listen()` to get its port. */
+  constructor(target: { host: string; port: number }) {
+    this.server = createServer((client) => {
+      const upstream = tcpConnect(target.port, target.host);
+      client.on("data", (chunk: Buffer) => {
+        this.sent += chunk.toString("latin1");
+        upstream.write(chunk);
+      });
+      upstream.on("data", (chunk: Buffer) => {
+        if (this.holding) this.held.push({ socket: client, chunk });
+        else client.write(chunk);
+      });
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on("error", close).on("close", close);
+      upstream.on("error", close).on("close", close);
+    });
+  }
+
+  /**
+   * A proxy for the server of a postgres:// URL; `url` is the same URL through the proxy.
+   */
+  static async forUrl(url: string): Promise<{ proxy: HoldingProxy; url: string }> {
+    const parsed = new URL(url);
+    const proxy = new HoldingProxy({ host: parsed.hostname, port: Number(parsed.port || 5432) });
+    parsed.port = String(await proxy.listen());
+    return { proxy, url: parsed.toString() };
+  }
+
+  /** Listens on a free loopback port and returns it. */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    if (!address || typeof address === "string") throw new Error("proxy has no port");
+    return address.port;
+  }
+
+  /** Holds every answer from now on until `release()`. */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Delivers what was held and lets answers through again. */
+  release(): void {
+    this.holding = false;
+    for (const { socket, chunk } of this.held.splice(0)) socket.write(chunk);
+  }
+
+  /** Stops listening (open connections end when their peers close). */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
