@@ -29,7 +29,11 @@ export type JobPriority = "critical" | "high" | "normal" | "low";
 /** Options of `JobQueue.enqueue`. */
 export interface EnqueueOptions {
   priority?: JobPriority;
-  /** At most one queued job with this key (pg-boss singleton key); a duplicate enqueue returns null. */
+  /**
+   * Stored on the job (pg-boss `singletonKey`) to name what it is for, e.g. `analyze:<episode id>`. It
+   * deduplicates only on a queue whose pg-boss policy enforces singletons; the built-in queues use the
+   * `standard` policy, where it does not, so every job handler must be idempotent (they all are).
+   */
   singletonKey?: string;
   /** Delay before the job may start, in seconds. */
   startAfterSeconds?: number;

@@ -152,6 +152,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           tracker: pipeline.tracker,
           defaultTimeoutMs: config.shutdownTimeoutMs,
           onClose: async () => {},
+          onClientError: (info) => logger.warn(info, "malformed request rejected by the HTTP parser"),
         },
         serveOptions,
       ),

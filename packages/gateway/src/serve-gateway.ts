@@ -1,5 +1,7 @@
-import type { Server } from "node:http";
+import { type Server, STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import { type H3, serve } from "h3";
+import { requestIdOf } from "./middleware/request-id.js";
 import type { RequestTracker } from "./pipeline.js";
 
 /** Options of `Gateway.serve`. */
@@ -30,6 +32,44 @@ export interface ServeTarget {
   defaultTimeoutMs: number;
   /** Run after the server closed (e.g. ending SSE streams with a final event). */
   onClose(): Promise<void>;
+  /** Told about a request Node's HTTP parser rejected before the app saw it (answered by `serveGateway`). */
+  onClientError?(info: { requestId: string; status: number; reason: string }): void;
+}
+
+/**
+ * Answers a request that Node's HTTP parser rejected (a malformed Content-Length, both Content-Length and
+ * Transfer-Encoding, oversized headers, a header timeout) in the API's JSON error shape with a request id,
+ * instead of Node's bare `400 Bad Request`, then closes the connection: after a framing error the rest
+ * of the stream cannot be trusted. Returns what was answered, or undefined when nothing could be.
+ */
+export function answerClientError(
+  error: NodeJS.ErrnoException,
+  socket: Duplex,
+): { requestId: string; status: number; reason: string } | undefined {
+  const reason = error.code ?? "HPE_INVALID";
+  // A response already under way on this connection (a pipelined request behind it broke) must not be
+  // interleaved with another: only the connection can go.
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (reason === "ECONNRESET" || !socket.writable || inProgress?.headersSent) {
+    socket.destroy();
+    return undefined;
+  }
+  const [status, message] =
+    reason === "HPE_HEADER_OVERFLOW"
+      ? [431, "the request headers are too large"]
+      : reason === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "the request was not received in time"]
+        : [400, `the HTTP request is malformed (${reason})`];
+  const requestId = requestIdOf(undefined);
+  const body = JSON.stringify({
+    error: { code: "validation_failed", message, details: { reason } },
+    requestId,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
+  return { requestId, status, reason };
 }
 
 /**
@@ -49,6 +89,10 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
   const address = node?.address();
   if (!node || !address || typeof address === "string")
     throw new Error("the HTTP server did not start listening");
+  node.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const answered = answerClientError(error, socket);
+    if (answered) target.onClientError?.(answered);
+  });
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
 

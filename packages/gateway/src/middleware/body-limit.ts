@@ -39,6 +39,12 @@ export function hasBody(event: H3Event): boolean {
 
 function readNode(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // A client that went away while the request waited (e.g. for authentication) left a destroyed stream
+    // that will never emit again: without this the read would wait forever.
+    if (req.destroyed) {
+      reject(new CyberneticError("validation_failed", "the client closed the request early"));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     const cleanup = () => {
@@ -67,10 +73,11 @@ function readNode(req: IncomingMessage, limit: number): Promise<Buffer> {
         new CyberneticError("validation_failed", `the request body could not be read: ${error.message}`),
       );
     };
+    // 'close' before 'end' (`onEnd` removes this listener): the body will never be whole, even when the
+    // client had sent all of it (a destroyed stream drops what it had buffered).
     const onClose = () => {
       cleanup();
-      if (!req.complete)
-        reject(new CyberneticError("validation_failed", "the client closed the request early"));
+      reject(new CyberneticError("validation_failed", "the client closed the request early"));
     };
     req.on("data", onData).once("end", onEnd).once("error", onError).once("close", onClose);
   });

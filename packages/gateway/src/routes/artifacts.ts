@@ -95,6 +95,11 @@ function uploadOf(
     source = web === null ? Readable.from([]) : Readable.fromWeb(web as unknown as NodeWebReadableStream);
   }
   source.on("error", (error) => counter.destroy(error));
+  // Until the storage adapter starts reading (after its own async set-up) nothing else listens on the
+  // counter: a client that goes away, or a body past the limit, in that window would otherwise raise an
+  // 'error' with no listener and crash the process. The error stays on the stream (`errored`), and the
+  // adapter meets it as soon as it reads.
+  counter.on("error", () => {});
   source.pipe(counter);
   return { body: counter, counter, signal: controller.signal };
 }
