@@ -182,6 +182,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   ) => {
     let result: unknown;
     try {
+      assertHostHeader(event);
       result = fn();
     } catch (error) {
       return finish(event, state, fail(state, error), record);
@@ -338,4 +339,17 @@ function parseParams(def: AnyRoute, event: H3Event): unknown {
   throw new CyberneticError("validation_failed", issues.map((i) => `${i.path}: ${i.message}`).join("; "), {
     details: { issues },
   });
+}
+
+/**
+ * HTTP/1.1 requires a Host header (RFC 9112 §3.2). Node's own check answers a bare 400, so the server
+ * turns it off and the pipeline refuses such a request here, in the API's error shape.
+ */
+function assertHostHeader(event: H3Event): void {
+  const req = event.runtime?.node?.req as { httpVersion?: string; headers?: { host?: string } } | undefined;
+  if (req?.httpVersion === "1.1" && req.headers?.host === undefined) {
+    throw new CyberneticError("validation_failed", "an HTTP/1.1 request must carry a Host header", {
+      details: { issues: [{ path: "host", message: "required" }] },
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { type Server, STATUS_CODES } from "node:http";
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type H3, serve } from "h3";
 import { requestIdOf } from "./middleware/request-id.js";
@@ -83,12 +83,35 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
     hostname: options.host ?? "127.0.0.1",
     silent: true,
     gracefulShutdown: false,
+    // The pipeline refuses a Host-less HTTP/1.1 request itself, with a JSON error (Node's is a bare 400).
+    node: { requireHostHeader: false },
   });
   await server.ready();
   const node = server.node?.server as Server | undefined;
   const address = node?.address();
   if (!node || !address || typeof address === "string")
     throw new Error("the HTTP server did not start listening");
+  // An `Expect` other than 100-continue: Node would answer a bare 417.
+  node.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = requestIdOf(req.headers["x-request-id"] as string | undefined);
+    const body = JSON.stringify({
+      error: {
+        code: "validation_failed",
+        message: `the Expect header is not supported: ${JSON.stringify(String(req.headers.expect).slice(0, 100))}`,
+        details: { issues: [{ path: "expect", message: "only 100-continue is supported" }] },
+      },
+      requestId,
+    });
+    res.shouldKeepAlive = false;
+    res.writeHead(417, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      "x-request-id": requestId,
+      connection: "close",
+    });
+    res.end(body);
+    target.onClientError?.({ requestId, status: 417, reason: "unsupported Expect" });
+  });
   node.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     const answered = answerClientError(error, socket);
     if (answered) target.onClientError?.(answered);

@@ -131,6 +131,12 @@ export function createArtifactService(
       let row: Selectable<ArtifactsTable>;
       try {
         row = await withTenant(db, tenant, async (trx) => {
+          // Writers of one path take turns: FOR UPDATE locks nothing while the path has no row yet, and
+          // two first writers would then both see "no previous blob" and leave the loser's blob orphaned.
+          // (A hash collision only makes two paths take turns too.)
+          await sql`select pg_advisory_xact_lock(hashtextextended(${`artifact:${tenant}/${path}`}, 0))`.execute(
+            trx,
+          );
           const previous = await trx
             .selectFrom("artifacts")
             .select("storage_key")

@@ -7,9 +7,20 @@ function invalid(message: string, issues: ErrorIssue[]): CyberneticError {
   return new CyberneticError("validation_failed", message, { details: { issues } });
 }
 
+/** A string with an unpaired surrogate (not valid Unicode: PostgreSQL would store U+FFFD instead). */
+function hasLoneSurrogate(text: string): boolean {
+  return !(text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+// `ignoreBOM` keeps a byte order mark in the text, where JSON.parse refuses it (RFC 8259: senders must not
+// add one).
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /**
- * Walks a parsed body once, iteratively: refuses nesting deeper than `MAX_JSON_DEPTH` and strings or
- * keys containing U+0000 (PostgreSQL text and jsonb cannot store it), naming the offending field.
+ * Walks a parsed body once, iteratively: refuses nesting deeper than `MAX_JSON_DEPTH`, strings or keys
+ * containing U+0000 (PostgreSQL text and jsonb cannot store it) or an unpaired surrogate (not Unicode:
+ * it would be stored as U+FFFD), and `__proto__` keys (JavaScript objects cannot hold them as data, so
+ * they would be dropped without a word), naming the offending field.
  */
 function guard(value: unknown): void {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: "", depth: 0 }];
@@ -20,6 +31,11 @@ function guard(value: unknown): void {
       if (v.includes("\u0000")) {
         throw invalid(`${item.path || "body"}: must not contain the NUL character (\\u0000)`, [
           { path: item.path, message: "must not contain the NUL character" },
+        ]);
+      }
+      if (hasLoneSurrogate(v)) {
+        throw invalid(`${item.path || "body"}: must be valid Unicode (it has an unpaired surrogate)`, [
+          { path: item.path, message: "contains an unpaired surrogate" },
         ]);
       }
       continue;
@@ -43,6 +59,16 @@ function guard(value: unknown): void {
           { path, message: "key must not contain the NUL character" },
         ]);
       }
+      if (hasLoneSurrogate(key)) {
+        throw invalid("a key must be valid Unicode (it has an unpaired surrogate)", [
+          { path, message: "key contains an unpaired surrogate" },
+        ]);
+      }
+      if (key === "__proto__") {
+        throw invalid(`${path}: "__proto__" is not allowed as a key`, [
+          { path, message: '"__proto__" is not allowed as a key' },
+        ]);
+      }
       stack.push({ value: (v as Record<string, unknown>)[key], path, depth: item.depth + 1 });
     }
   }
@@ -51,16 +77,25 @@ function guard(value: unknown): void {
 /**
  * Parses a JSON request body.
  *
- * @throws CyberneticError `invalid_json` (400) naming where parsing failed; `validation_failed` for an
- * empty body, nesting deeper than 64 levels or a NUL character.
+ * @throws CyberneticError `invalid_json` (400) for a body that is not UTF-8 or not JSON, naming where
+ * parsing failed; `validation_failed` for an empty body, nesting deeper than 64 levels, a NUL character,
+ * an unpaired surrogate or a `__proto__` key.
  */
 export function parseJsonBody(raw: Buffer): unknown {
   if (raw.length === 0) {
     throw invalid("a JSON request body is required", [{ path: "", message: "required" }]);
   }
+  let text: string;
+  try {
+    text = UTF8.decode(raw);
+  } catch {
+    throw new CyberneticError("invalid_json", "the request body is not valid UTF-8", {
+      details: { issues: [{ path: "", message: "not valid UTF-8" }] },
+    });
+  }
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString("utf8"));
+    value = JSON.parse(text);
   } catch (error) {
     throw new CyberneticError(
       "invalid_json",

@@ -6,7 +6,11 @@ export interface Cors {
   readonly enabled: boolean;
   /** Headers for an actual (non-preflight) response to a request from `origin`; empty when not allowed. */
   headersFor(origin: string | null | undefined): readonly HeaderPair[];
-  /** Headers of a preflight answer (204), or undefined when the origin is not allowed. */
+  /**
+   * The preflight-only headers of a preflight answer (204), or undefined when the origin is not allowed.
+   * `access-control-allow-origin` and `vary` are not among them: every response gets those from
+   * `headersFor`, and a second allow-origin value makes browsers reject the preflight.
+   */
   preflight(origin: string | null | undefined, methods: readonly string[]): HeaderPair[] | undefined;
 }
 
@@ -51,11 +55,9 @@ export function createCors(origins: readonly string[]): Cors {
     preflight(origin, methods) {
       if (!isAllowed(origin)) return undefined;
       return [
-        ["access-control-allow-origin", any ? "*" : origin],
         ["access-control-allow-methods", methods.join(", ")],
         ["access-control-allow-headers", ALLOW_HEADERS],
         ["access-control-max-age", "600"],
-        ["vary", "origin"],
       ];
     },
   };

@@ -86,6 +86,11 @@ function uploadOf(
   const nodeReq = event.runtime?.node?.req as IncomingMessage | undefined;
   let source: Readable;
   if (nodeReq !== undefined) {
+    // A client that went away while the request waited (e.g. for authentication) left a destroyed stream
+    // that will never emit again: the upload would wait forever with its temp file open.
+    if (nodeReq.destroyed && !nodeReq.readableEnded) {
+      throw new CyberneticError("validation_failed", "the client closed the request early");
+    }
     source = nodeReq;
     nodeReq.once("close", () => {
       if (!nodeReq.complete) controller.abort(new Error("the client closed the request early"));
@@ -106,7 +111,8 @@ function uploadOf(
 
 /** Metadata from `x-cybernetic-meta-<name>` headers. */
 function metadataOf(headers: Headers): Record<string, string> {
-  const metadata: Record<string, string> = {};
+  // No prototype: a `__proto__` header must become a name that validation refuses, not vanish.
+  const metadata: Record<string, string> = Object.create(null);
   for (const [name, value] of headers) {
     if (name.startsWith(META_PREFIX) && name.length > META_PREFIX.length)
       metadata[name.slice(META_PREFIX.length)] = value;
