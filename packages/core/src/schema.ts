@@ -165,9 +165,8 @@ export interface EventConsumersTable {
 }
 
 /**
- * Every table of schema `cybernetic`, keyed as Kysely expects: queries name tables without the schema
- * (`createDatabase` applies `withSchema("cybernetic")`; inside `withTenant` the transaction's search_path
- * does).
+ * Every table of schema `cybernetic`, keyed as Kysely expects (`withSchema("cybernetic")` is applied by
+ * `createDatabase`, so queries name tables without the schema).
  */
 export interface Database {
   tenants: TenantsTable;
