@@ -165,8 +165,9 @@ export interface EventConsumersTable {
 }
 
 /**
- * Every table of schema `cybernetic`, keyed as Kysely expects (`withSchema("cybernetic")` is applied by
- * `createDatabase`, so queries name tables without the schema).
+ * Every table of schema `cybernetic`, keyed as Kysely expects: queries name tables without the schema
+ * (`createDatabase` applies `withSchema("cybernetic")`; inside `withTenant` the transaction's search_path
+ * does).
  */
 export interface Database {
   tenants: TenantsTable;

@@ -46,7 +46,8 @@ export function assertUuid(value: unknown, field: string): string {
 /**
  * Runs `fn` in one transaction scoped to a tenant: row-level security then shows and accepts only that
  * tenant's rows. The context is `set_config('app.tenant_id', …, true)`, local to the transaction, so it
- * can never leak to the next user of the pooled connection.
+ * can never leak to the next user of the pooled connection. The transaction's search_path is
+ * `cybernetic, pg_temp` (also local), so `trx` names tables without their schema, as `db` does.
  *
  * Round trips: the pool's connections are pipelined (pg's `pipeline` mode), so BEGIN+set_config is written
  * to the socket and `fn`'s first statement follows it without waiting for its answer: a read waits for one
@@ -73,7 +74,7 @@ export async function withTenant<T>(
   options: WithTenantOptions = {},
 ): Promise<T> {
   const id = assertUuid(tenantId, "tenantId");
-  const begin = `begin${options.readOnly ? " read only" : ""}; select set_config('app.tenant_id', ${pg.escapeLiteral(id)}, true)`;
+  const begin = `begin${options.readOnly ? " read only" : ""}; select set_config('app.tenant_id', ${pg.escapeLiteral(id)}, true), set_config('search_path', '${SEARCH_PATH}', true)`;
   const client = await poolOf(db).connect();
   // Set when the connection itself failed (BEGIN, COMMIT or ROLLBACK could not run): the client is then
   // destroyed instead of going back to the pool in an unknown state.
@@ -132,6 +133,13 @@ export async function withTenant<T>(
 }
 
 /**
+ * The search_path of a tenant transaction, local to it like the tenant context: the platform's schema,
+ * then `pg_temp` explicitly last, so a temporary table can never shadow a platform table (pg_catalog is
+ * searched first, as always).
+ */
+const SEARCH_PATH = "cybernetic, pg_temp";
+
+/**
  * A Kysely bound to one pooled client, cached per client (pg reuses its client objects, so this is built
  * once per connection, not once per transaction). Its "pool" hands out that client and never releases it;
  * `withTenant` owns the checkout.
@@ -143,7 +151,9 @@ function boundTo(client: pg.PoolClient): TenantTransaction {
     // Delegate with the real client as `this` (pg keeps its connection state on the client object).
     const lease = { query: client.query.bind(client), release() {} } as unknown as pg.PoolClient;
     const pool = { connect: async () => lease, end: async () => {} } as unknown as pg.Pool;
-    trx = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema("cybernetic");
+    // No `withSchema` plugin here: the transaction's search_path names the schema (see SEARCH_PATH), which
+    // spares every tenant-scoped query the plugin's rewrite of its whole node tree.
+    trx = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     bound.set(client, trx);
   }
   return trx;
