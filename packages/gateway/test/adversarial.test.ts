@@ -16,9 +16,7 @@ import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { createStorage } from "@cybernetic/storage";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { useTestPlatform } from "../../../test/setup/database.ts";
@@ -34,6 +32,7 @@ import {
   rawRequest,
   useGateway,
 } from "./helpers/gateway-harness.ts";
+import { captureLogs } from "./helpers/log-capture.ts";
 
 const ORIGIN = "https://app.example.com";
 const roots: string[] = [];
@@ -809,16 +808,7 @@ describe("headers", () => {
  * client closes (the technique of early-close.test.ts).
  */
 describe("artifact requests abandoned during authentication", () => {
-  const logLines: Record<string, unknown>[] = [];
-  const capture = pino(
-    { level: "info" },
-    new Writable({
-      write(chunk, _encoding, callback) {
-        for (const line of String(chunk).split("\n")) if (line) logLines.push(JSON.parse(line));
-        callback();
-      },
-    }),
-  );
+  const { logger: capture, lines: logLines } = captureLogs();
   const ctx = useTestPlatform();
   let proxy: HoldingProxy;
   let proxiedDb: Db;

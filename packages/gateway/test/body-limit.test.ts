@@ -9,27 +9,17 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { createStorage } from "@cybernetic/storage";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Body, createTenant, useGateway } from "./helpers/gateway-harness.ts";
+import { captureLogs } from "./helpers/log-capture.ts";
 
 const LIMIT = 1024;
 // Small enough to be passed before the storage adapter has started reading an upload (Node and the upload
 // stream buffer more than this), which is the window where an unguarded stream error would crash.
 const ARTIFACT_LIMIT = 4096;
 
-const logLines: Record<string, unknown>[] = [];
-const capture = pino(
-  { level: "info" },
-  new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).split("\n")) if (line) logLines.push(JSON.parse(line));
-      callback();
-    },
-  }),
-);
+const { logger: capture, lines: logLines } = captureLogs();
 
 let root = "";
 const h = useGateway({

@@ -6,8 +6,6 @@
  * logged, its in-flight slot freed), never wait forever.
  */
 import { connect } from "node:net";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { useTestPlatform } from "../../../test/setup/database.ts";
@@ -15,17 +13,9 @@ import { HoldingProxy } from "../../../test/support/holding-proxy.ts";
 import { until } from "../../../test/support/until.ts";
 import { createDatabase, createPlatform, type Db } from "../../core/src/index.ts";
 import { createGateway, type Gateway, type ServedGateway } from "../src/index.ts";
+import { captureLogs } from "./helpers/log-capture.ts";
 
-const logLines: Record<string, unknown>[] = [];
-const capture = pino(
-  { level: "info" },
-  new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).split("\n")) if (line) logLines.push(JSON.parse(line));
-      callback();
-    },
-  }),
-);
+const { logger: capture, lines: logLines } = captureLogs();
 
 const ctx = useTestPlatform();
 let proxy: HoldingProxy;

@@ -9,17 +9,9 @@ import { seedTenant } from "../../../test/factories/index.ts";
 import { createDatabase, createPlatform } from "../../core/src/index.ts";
 import { createGateway, freePort } from "../src/index.ts";
 import { ADMIN_KEY, type ApiResponse, createTenant, request, useGateway } from "./helpers/gateway-harness.ts";
+import { captureLogs } from "./helpers/log-capture.ts";
 
-const logLines: Record<string, unknown>[] = [];
-const capture = pino(
-  { level: "info" },
-  new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).split("\n")) if (line) logLines.push(JSON.parse(line));
-      callback();
-    },
-  }),
-);
+const { logger: capture, lines: logLines } = captureLogs();
 
 const h = useGateway({
   config: {
