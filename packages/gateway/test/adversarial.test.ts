@@ -10,20 +10,15 @@
  * asserts the fixed behaviour.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readdirSync, readlinkSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage } from "@cybernetic/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedTenant } from "../../../test/factories/index.ts";
-import { useTestPlatform } from "../../../test/setup/database.ts";
-import { HoldingProxy } from "../../../test/support/holding-proxy.ts";
-import { until } from "../../../test/support/until.ts";
-import { createDatabase, createPlatform, type Db } from "../../core/src/index.ts";
-import { createGateway, type Gateway, type ServedGateway } from "../src/index.ts";
+import { fdsUnder, filesUnder } from "./helpers/files.ts";
 import {
   ADMIN_KEY,
   type ApiResponse,
@@ -32,7 +27,6 @@ import {
   rawRequest,
   useGateway,
 } from "./helpers/gateway-harness.ts";
-import { captureLogs } from "./helpers/log-capture.ts";
 
 const ORIGIN = "https://app.example.com";
 const roots: string[] = [];
@@ -58,29 +52,7 @@ afterAll(async () => {
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const json = { "content-type": "application/json" };
 
-/** Open file descriptors of this process (the gateway runs in it) that point below `dir`. */
-function fdsUnder(dir: string): number {
-  let count = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir)) count++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return count;
-}
-
 const openFds = () => readdirSync("/proc/self/fd").length;
-
-async function filesUnder(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-  } catch {
-    return [];
-  }
-}
 
 /** Asserts the shape every error must have: JSON `{ error: { code, message }, requestId }`, id echoed. */
 function expectJsonError(res: ApiResponse, status: number, code?: string) {
@@ -799,105 +771,5 @@ describe("headers", () => {
       "string",
     );
     expect(res.body, `${res.status} ${JSON.stringify(res.text)}`).toBeTypeOf("object");
-  });
-});
-
-/**
- * Clients that leave while the gateway is still authenticating them. The gateway's database goes through
- * a loopback proxy that holds PostgreSQL's answers, so the key look-up is provably in flight when the
- * client closes (the technique of early-close.test.ts).
- */
-describe("artifact requests abandoned during authentication", () => {
-  const { logger: capture, lines: logLines } = captureLogs();
-  const ctx = useTestPlatform();
-  let proxy: HoldingProxy;
-  let proxiedDb: Db;
-  let gateway: Gateway;
-  let server: ServedGateway;
-  let key = "";
-  let storageRoot = "";
-
-  beforeAll(async () => {
-    key = (await seedTenant(ctx.platform)).apiKey.key;
-    const proxied = await HoldingProxy.forUrl(ctx.database.appUrl);
-    proxy = proxied.proxy;
-    proxiedDb = createDatabase({ url: proxied.url, poolSize: 2 });
-    storageRoot = await mkdtemp(join(tmpdir(), "cyb-gw-adversarial-auth-"));
-    roots.push(storageRoot);
-    const storage = await createStorage({ driver: "local", root: storageRoot });
-    gateway = createGateway({
-      platform: createPlatform({ db: proxiedDb, storage }),
-      storage,
-      config: { apiKeyCacheTtlMs: 0 },
-      logger: capture,
-    });
-    server = await gateway.serve({ port: 0, host: "127.0.0.1" });
-    // Open the pool's connections now: one opened while answers are held could not finish starting.
-    for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${server.url}/v1/systems/1`, { headers: { authorization: `Bearer ${key}` } });
-      expect(res.status).toBe(200);
-    }
-    const put = await fetch(`${server.url}/v1/artifacts/g.bin`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${key}` },
-      body: randomBytes(256 * 1024),
-    });
-    expect(put.status).toBe(201);
-  });
-
-  afterAll(async () => {
-    proxy?.release();
-    await server?.close({ timeoutMs: 1000 });
-    await proxiedDb?.destroy();
-    await proxy?.close();
-  });
-
-  /** Sends `request`, waits until its key look-up reached PostgreSQL (answer held), then closes. */
-  async function leaveDuringAuth(request: string) {
-    const url = new URL(server.url);
-    const lookUps = () => proxy.sent.split("resolve_api_key(").length - 1;
-    const before = lookUps();
-    proxy.hold();
-    try {
-      const socket = connect(Number(url.port), url.hostname);
-      socket.on("error", () => {});
-      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
-      socket.write(request);
-      await until(() => lookUps() > before, "the key look-up to reach PostgreSQL");
-      socket.destroy();
-      await closed;
-      expect(gateway.metrics.inFlight).toBe(1);
-    } finally {
-      proxy.release();
-    }
-  }
-
-  // Runs first: the PUT below, while it is broken, leaves a request and a file open.
-  it("a GET ends, frees its in-flight slot and closes the file", async () => {
-    await leaveDuringAuth(
-      `GET /v1/artifacts/g.bin HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\nx-request-id: early-get\r\n\r\n`,
-    );
-    await expect.poll(() => gateway.metrics.inFlight).toBe(0);
-    await expect.poll(() => logLines.find((l) => l.requestId === "early-get")?.status).toBeTypeOf("number");
-    await expect.poll(() => fdsUnder(storageRoot)).toBe(0);
-  });
-
-  it("a PUT ends as a 4xx, frees its in-flight slot, and leaves no temp file or open file", async () => {
-    const body = "hello";
-    await leaveDuringAuth(
-      `PUT /v1/artifacts/early.txt HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\n` +
-        `x-request-id: early-put\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-    );
-    await expect.poll(() => gateway.metrics.inFlight).toBe(0);
-    await expect
-      .poll(() => logLines.find((l) => l.requestId === "early-put")?.status)
-      .toBeGreaterThanOrEqual(400);
-    expect(logLines.find((l) => l.requestId === "early-put")?.status).toBeLessThan(500);
-    await expect.poll(() => fdsUnder(storageRoot)).toBe(0);
-    await expect.poll(async () => (await filesUnder(join(storageRoot, "tmp"))).length).toBe(0);
-    const get = await fetch(`${server.url}/v1/artifacts/early.txt`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    expect(get.status).toBe(404);
   });
 });
