@@ -4,7 +4,7 @@
  * 1,000 tenants × 1,000 episodes. "The 20 newest episodes" of a random tenant, four ways, interleaved in
  * one run on one embedded PostgreSQL:
  *  - baseline: the owner-level connection (superuser here: no RLS applies), one statement, one round trip;
- *  - withTenant: the runtime role under forced RLS, BEGIN+set_config in one message with the query pipelined
+ *  - withTenant: the runtime role under forced RLS, BEGIN and the prepared set_config pipelined with the query
  *    right behind it (one round trip), then COMMIT (read only: the result is returned before the COMMIT
  *    completes) — what every tenant-scoped read does;
  *  - withTenant + query builder: the same, with the query built by Kysely (what services do);
@@ -183,7 +183,7 @@ export default async function run(): Promise<BenchResult> {
         row("p50 naive (RLS, 4 round trips)", p("naive", 50), p("baseline", 50), "µs"),
         row("p99 naive", p("naive", 99), p("baseline", 99), "µs"),
         row("round trips a tenant-scoped read waits for (withTenant, read only)", 1, 1, "round trips", {
-          note: "BEGIN+set_config and the query pipelined; COMMIT completes after the result is returned",
+          note: "BEGIN, the prepared set_config and the query pipelined; COMMIT completes after the result is returned",
         }),
       ],
     };

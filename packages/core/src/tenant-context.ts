@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { type Db, poolOf } from "./database.js";
 import { validationError } from "./errors.js";
 import { mapPgError } from "./internal/pg-errors.js";
@@ -51,10 +51,10 @@ export function assertUuid(value: unknown, field: string): string {
  *
  * Round trips: the pool's connections are pipelined (pg's `pipeline` mode), so BEGIN+set_config is written
  * to the socket and `fn`'s first statement follows it without waiting for its answer: a read waits for one
- * round trip, as a query outside any transaction would. BEGIN and set_config travel in one simple-protocol
- * message, which cannot carry a bind parameter, so the tenant id is embedded as a literal only after
- * `assertUuid` has proved it is 36 characters of hex and dashes (pg's `escapeLiteral` quotes it anyway).
- * Pipelining is safe because row-level security fails closed: a statement that somehow ran without the
+ * round trip, as a query outside any transaction would. The tenant id is a bind parameter of a statement
+ * each connection prepares once (`set_config('app.tenant_id', $1, true)`), so after the first use only
+ * Bind and Execute travel and the server neither parses nor plans it again; it is also checked by
+ * `assertUuid` first, so a malformed id never reaches SQL. Pipelining is safe because row-level security fails closed: a statement that somehow ran without the
  * context would see no row and could write none, and the BEGIN's own failure is always reported.
  * A write waits for two round trips (BEGIN+context+statements, COMMIT); with `readOnly` the COMMIT
  * finishes after the result is returned, so a read waits for one.
@@ -74,7 +74,6 @@ export async function withTenant<T>(
   options: WithTenantOptions = {},
 ): Promise<T> {
   const id = assertUuid(tenantId, "tenantId");
-  const begin = `begin${options.readOnly ? " read only" : ""}; select set_config('app.tenant_id', ${pg.escapeLiteral(id)}, true), set_config('search_path', '${SEARCH_PATH}', true)`;
   const client = await poolOf(db).connect();
   // Set when the connection itself failed (BEGIN, COMMIT or ROLLBACK could not run): the client is then
   // destroyed instead of going back to the pool in an unknown state.
@@ -88,7 +87,10 @@ export async function withTenant<T>(
       },
     );
   // Not awaited here: `fn`'s statements are pipelined behind it. Settles to the error, if any.
-  const begun: Promise<Error | undefined> = client.query(begin).then(
+  const begun: Promise<Error | undefined> = Promise.all([
+    client.query(options.readOnly ? "begin read only" : "begin"),
+    client.query({ name: "cybernetic_tenant_context", text: CONTEXT_SQL, values: [id] }),
+  ]).then(
     () => undefined,
     (error: Error) => {
       broken = error;
@@ -138,6 +140,9 @@ export async function withTenant<T>(
  * searched first, as always).
  */
 const SEARCH_PATH = "cybernetic, pg_temp";
+
+/** The tenant context, a statement each connection prepares once (then only Bind and Execute travel). */
+const CONTEXT_SQL = `select set_config('app.tenant_id', $1, true), set_config('search_path', '${SEARCH_PATH}', true)`;
 
 /**
  * A Kysely bound to one pooled client, cached per client (pg reuses its client objects, so this is built

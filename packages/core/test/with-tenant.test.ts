@@ -52,9 +52,14 @@ describe("withTenant on a pipelined connection", () => {
       );
       // Every answer is held: the statement can only be on the wire if it was sent without waiting.
       await until(() => proxy.sent.includes(marker), "the statement to be sent while BEGIN is unanswered");
-      const beginAt = proxy.sent.indexOf("set_config('app.tenant_id'");
+      // BEGIN, then the prepared context statement bound to the tenant id, then the read.
+      const beginAt = proxy.sent.indexOf("begin read only");
+      const contextAt = proxy.sent.indexOf("cybernetic_tenant_context");
+      const tenantAt = proxy.sent.indexOf(a, contextAt);
       expect(beginAt).toBeGreaterThanOrEqual(0);
-      expect(beginAt).toBeLessThan(proxy.sent.indexOf(marker));
+      expect(contextAt).toBeGreaterThan(beginAt);
+      expect(tenantAt).toBeGreaterThan(contextAt);
+      expect(tenantAt).toBeLessThan(proxy.sent.indexOf(marker));
       expect(proxy.sent).not.toContain("commit");
       proxy.release();
       expect(await read).toEqual([]);
