@@ -49,13 +49,14 @@ export function assertUuid(value: unknown, field: string): string {
  * can never leak to the next user of the pooled connection. The transaction's search_path is
  * `cybernetic, pg_temp` (also local), so `trx` names tables without their schema, as `db` does.
  *
- * Round trips: the pool's connections are pipelined (pg's `pipeline` mode), so BEGIN+set_config is written
- * to the socket and `fn`'s first statement follows it without waiting for its answer: a read waits for one
- * round trip, as a query outside any transaction would. The tenant id is a bind parameter of a statement
- * each connection prepares once (`set_config('app.tenant_id', $1, true)`), so after the first use only
- * Bind and Execute travel and the server neither parses nor plans it again; it is also checked by
- * `assertUuid` first, so a malformed id never reaches SQL. Pipelining is safe because row-level security fails closed: a statement that somehow ran without the
- * context would see no row and could write none, and the BEGIN's own failure is always reported.
+ * Round trips: the pool's connections are pipelined (pg's `pipeline` mode), so BEGIN and the context are
+ * written to the socket and `fn`'s first statement follows them without waiting for an answer: a read
+ * waits for one round trip, as a query outside any transaction would. The tenant id is a bind parameter
+ * of a statement each connection prepares once (`set_config('app.tenant_id', $1, true)`), so after the
+ * first use only Bind and Execute travel and the server neither parses nor plans it again; `assertUuid`
+ * checks it first, so a malformed id never reaches SQL. Pipelining is safe because row-level security
+ * fails closed: a statement that somehow ran without the context would see no row and could write none,
+ * and a failed BEGIN or context is always the error reported.
  * A write waits for two round trips (BEGIN+context+statements, COMMIT); with `readOnly` the COMMIT
  * finishes after the result is returned, so a read waits for one.
  *
@@ -86,7 +87,7 @@ export async function withTenant<T>(
         broken = e;
       },
     );
-  // Not awaited here: `fn`'s statements are pipelined behind it. Settles to the error, if any.
+  // Not awaited here: `fn`'s statements are pipelined behind these two. Settles to the error, if any.
   const begun: Promise<Error | undefined> = Promise.all([
     client.query(options.readOnly ? "begin read only" : "begin"),
     client.query({ name: "cybernetic_tenant_context", text: CONTEXT_SQL, values: [id] }),
