@@ -35,6 +35,7 @@ export {
   type ReplayResult,
   toEvent,
 } from "./events/event-bus.js";
+export { appendEvent } from "./internal/outbox.js";
 // Jobs and logging
 export type { EnqueueOptions, JobName, JobPayloads, JobPriority, JobQueue } from "./jobs.js";
 export { type Logger, silentLogger } from "./logger.js";

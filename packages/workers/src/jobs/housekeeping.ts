@@ -1,4 +1,4 @@
-import { withTenant } from "@cybernetic/core";
+import { appendEvent, withTenant } from "@cybernetic/core";
 import { sql } from "kysely";
 import { z } from "zod";
 import { defineJob } from "../runtime/define-job.js";
@@ -94,14 +94,10 @@ export const housekeepingJob = defineJob({
             .returning(["path", "storage_key", "storage_backend"])
             .executeTakeFirst();
           if (!row) return { deleted: false, blob: false };
-          await trx
-            .insertInto("events")
-            .values({
-              tenant_id: artifact.tenant_id,
-              type: "artifact.deleted",
-              data: JSON.stringify({ path: row.path, reason: "expired" }),
-            })
-            .execute();
+          await appendEvent(trx, artifact.tenant_id, "artifact.deleted", {
+            path: row.path,
+            reason: "expired",
+          });
           if (!blobs) return { deleted: true, blob: false };
           if (blobs.driver !== undefined && blobs.driver !== row.storage_backend) {
             ctx.logger.warn(

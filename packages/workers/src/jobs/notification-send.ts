@@ -1,4 +1,4 @@
-import type { JsonObject, TenantTransaction } from "@cybernetic/core";
+import { appendEvent, type JsonObject } from "@cybernetic/core";
 import { sql } from "kysely";
 import { z } from "zod";
 import { NotificationError } from "../notify/notification-error.js";
@@ -54,18 +54,6 @@ function eventData(n: { id: string; channel: string; target: string; payload: Js
     target: publicTarget(n.channel, n.target),
     ...(caused ? { causedBy: causationJson(caused) } : {}),
   };
-}
-
-async function appendEvent(
-  trx: TenantTransaction,
-  tenantId: string,
-  type: "notification.sent" | "notification.failed",
-  data: JsonObject,
-): Promise<void> {
-  await trx
-    .insertInto("events")
-    .values({ tenant_id: tenantId, type, data: JSON.stringify(data) })
-    .execute();
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  appendEvent,
   CyberneticError,
   type CyberneticEvent,
   isUuid,
@@ -186,20 +187,13 @@ async function writeTriggered(
   outcome: JsonObject,
   caused: Causation,
 ): Promise<void> {
-  await trx
-    .insertInto("events")
-    .values({
-      tenant_id: tenantId,
-      type: "policy.triggered",
-      data: JSON.stringify({
-        policyId: policy.id,
-        policyName: policy.name,
-        eventId,
-        outcome,
-        causedBy: causationJson(caused),
-      }),
-    })
-    .execute();
+  await appendEvent(trx, tenantId, "policy.triggered", {
+    policyId: policy.id,
+    policyName: policy.name,
+    eventId,
+    outcome,
+    causedBy: causationJson(caused),
+  });
 }
 
 /** Runs one planned action in the policy's transaction; returns what it did, for the outcome. */
@@ -232,14 +226,7 @@ async function runAction(
       return { type: "notify", index: action.index, channel: action.channel, notificationId };
     }
     case "publish": {
-      await trx
-        .insertInto("events")
-        .values({
-          tenant_id: tenantId,
-          type: action.event,
-          data: JSON.stringify({ ...action.data, causedBy }),
-        })
-        .execute();
+      await appendEvent(trx, tenantId, action.event, { ...action.data, causedBy });
       return { type: "publish", index: action.index, event: action.event };
     }
     case "set_state": {

@@ -1,4 +1,4 @@
-import type { JsonObject, TenantTransaction } from "@cybernetic/core";
+import { appendEvent, type JsonObject, type TenantTransaction } from "@cybernetic/core";
 import type { CyberneticQueue } from "../queue/job-queue.js";
 import { alertChannels, recordNotification } from "./notifications.js";
 
@@ -40,10 +40,7 @@ export async function raiseAlgedonic(
     source: signal.source,
     ...(signal.causedBy ? { causedBy: signal.causedBy } : {}),
   };
-  await trx
-    .insertInto("events")
-    .values({ tenant_id: tenantId, type: "algedonic.alert", data: JSON.stringify(data) })
-    .execute();
+  await appendEvent(trx, tenantId, "algedonic.alert", data);
   let recorded = 0;
   for (const [index, ch] of channels.entries()) {
     const text = `${signal.severity === "pain" ? "🚨 ALGEDONIC PAIN" : "✨ ALGEDONIC PLEASURE"}: ${signal.message}`;

@@ -24,7 +24,7 @@ import { renderTemplate } from "./render-template.js";
 /** An action with its templates rendered, ready to run. `index` is its position in `then`. */
 export type PlannedAction =
   | { index: number; type: "notify"; channel: "telegram" | "webhook" | "event"; to: string; text: string }
-  | { index: number; type: "publish"; event: string; data: JsonObject }
+  | { index: number; type: "publish"; event: `custom.${string}`; data: JsonObject }
   | { index: number; type: "set_state"; system: SystemNumber; patch: JsonObject }
   | { index: number; type: "algedonic"; severity: "pain" | "pleasure"; message: string };
 
@@ -112,7 +112,8 @@ function plan(rules: PolicyRules, context: PolicyContext): PlannedAction[] {
         return {
           index,
           type: "publish",
-          event: action.event,
+          // Rules are validated on write: a publish action's event matches customEventTypeSchema.
+          event: action.event as `custom.${string}`,
           data: renderJson(action.data, context) as JsonObject,
         };
       case "set_state":
