@@ -1,5 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { CyberneticError } from "@cybernetic/core";
 import { type H3, serve } from "h3";
 import { requestIdOf } from "./middleware/request-id.js";
 import type { RequestTracker } from "./pipeline.js";
@@ -37,6 +38,28 @@ export interface ServeTarget {
 }
 
 /**
+ * A `validation_failed` error in the API's JSON shape, for answers written outside the app (the request
+ * never reached it), with the headers that close the connection.
+ */
+function closingError(
+  requestId: string,
+  message: string,
+  details: unknown,
+): { headers: Record<string, string>; body: string } {
+  const error = new CyberneticError("validation_failed", message, { details });
+  const body = JSON.stringify({ error: error.toJSON(), requestId });
+  return {
+    headers: {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+      "x-request-id": requestId,
+      connection: "close",
+    },
+    body,
+  };
+}
+
+/**
  * Answers a request that Node's HTTP parser rejected (a malformed Content-Length, both Content-Length and
  * Transfer-Encoding, oversized headers, a header timeout) in the API's JSON error shape with a request id,
  * instead of Node's bare `400 Bad Request`, then closes the connection: after a framing error the rest
@@ -61,14 +84,9 @@ export function answerClientError(
         ? [408, "the request was not received in time"]
         : [400, `the HTTP request is malformed (${reason})`];
   const requestId = requestIdOf(undefined);
-  const body = JSON.stringify({
-    error: { code: "validation_failed", message, details: { reason } },
-    requestId,
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  const { headers, body } = closingError(requestId, message, { reason });
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join("")}\r\n${body}`);
   return { requestId, status, reason };
 }
 
@@ -94,21 +112,13 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
   // An `Expect` other than 100-continue: Node would answer a bare 417.
   node.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req.headers["x-request-id"] as string | undefined);
-    const body = JSON.stringify({
-      error: {
-        code: "validation_failed",
-        message: `the Expect header is not supported: ${JSON.stringify(String(req.headers.expect).slice(0, 100))}`,
-        details: { issues: [{ path: "expect", message: "only 100-continue is supported" }] },
-      },
+    const { headers, body } = closingError(
       requestId,
-    });
+      `the Expect header is not supported: ${JSON.stringify(String(req.headers.expect).slice(0, 100))}`,
+      { issues: [{ path: "expect", message: "only 100-continue is supported" }] },
+    );
     res.shouldKeepAlive = false;
-    res.writeHead(417, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(body),
-      "x-request-id": requestId,
-      connection: "close",
-    });
+    res.writeHead(417, headers);
     res.end(body);
     target.onClientError?.({ requestId, status: 417, reason: "unsupported Expect" });
   });
