@@ -37,12 +37,26 @@ export function hasBody(event: H3Event): boolean {
   return event.runtime?.node?.req === undefined && event.req.body !== null;
 }
 
+/** 400: the client went away before its request body was whole. */
+export function closedEarly(): CyberneticError {
+  return new CyberneticError("validation_failed", "the client closed the request early");
+}
+
+/**
+ * Throws `closedEarly()` when the request stream was destroyed before its end: a client that went away
+ * while the request waited (e.g. for authentication) leaves a stream that will never emit again, so a
+ * reader that started now would wait forever.
+ */
+export function assertRequestOpen(req: IncomingMessage): void {
+  if (req.destroyed && !req.readableEnded) throw closedEarly();
+}
+
 function readNode(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    // A client that went away while the request waited (e.g. for authentication) left a destroyed stream
-    // that will never emit again: without this the read would wait forever.
-    if (req.destroyed) {
-      reject(new CyberneticError("validation_failed", "the client closed the request early"));
+    try {
+      assertRequestOpen(req);
+    } catch (error) {
+      reject(error);
       return;
     }
     const chunks: Buffer[] = [];
@@ -77,7 +91,7 @@ function readNode(req: IncomingMessage, limit: number): Promise<Buffer> {
     // client had sent all of it (a destroyed stream drops what it had buffered).
     const onClose = () => {
       cleanup();
-      reject(new CyberneticError("validation_failed", "the client closed the request early"));
+      reject(closedEarly());
     };
     req.on("data", onData).once("end", onEnd).once("error", onError).once("close", onClose);
   });

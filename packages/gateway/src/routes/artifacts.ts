@@ -5,7 +5,7 @@ import { type Artifact, type ArtifactService, CyberneticError, listArtifactsSche
 import type { H3Event } from "h3";
 import { z } from "zod";
 import { type HeaderPair, json, noContent, StreamReply } from "../internal/reply.js";
-import { payloadTooLarge } from "../middleware/body-limit.js";
+import { assertRequestOpen, payloadTooLarge } from "../middleware/body-limit.js";
 import { artifactPageSchema, artifactSchema } from "../openapi/resource-schemas.js";
 import { type AnyRoute, defineRoute, type RouteContext } from "../route-definition.js";
 import { notConfigured, type RouteDependencies, tenantOf } from "./route-dependencies.js";
@@ -86,11 +86,8 @@ function uploadOf(
   const nodeReq = event.runtime?.node?.req as IncomingMessage | undefined;
   let source: Readable;
   if (nodeReq !== undefined) {
-    // A client that went away while the request waited (e.g. for authentication) left a destroyed stream
-    // that will never emit again: the upload would wait forever with its temp file open.
-    if (nodeReq.destroyed && !nodeReq.readableEnded) {
-      throw new CyberneticError("validation_failed", "the client closed the request early");
-    }
+    // Otherwise the upload would wait forever for a stream that will never emit, its temp file open.
+    assertRequestOpen(nodeReq);
     source = nodeReq;
     nodeReq.once("close", () => {
       if (!nodeReq.complete) controller.abort(new Error("the client closed the request early"));
