@@ -23,6 +23,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Files at once. vitest's default is one less than the CPUs: a single file at a time on CI's two
+    // cores. The files mostly wait (on PostgreSQL, on child processes, on sockets), so three overlap
+    // well there; VITEST_MAX_WORKERS overrides.
+    maxWorkers: Number(process.env.VITEST_MAX_WORKERS ?? 3),
     reporters: ["default", ["json", { outputFile: ".vitest-report.json" }]],
     coverage: {
       provider: "v8",

@@ -2,6 +2,7 @@
  * Shared helpers for the benchmarks. Every benchmark measures its baseline in the same run and reports
  * ratios against it; nothing here asserts a timing.
  */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 
 /** One line of a benchmark's report. */
 export interface BenchRow {
@@ -88,4 +89,56 @@ export async function measurePeakRss<T>(
   } finally {
     clearInterval(timer);
   }
+}
+
+let taskset: boolean | undefined;
+/** Whether `taskset` can pin a process to a CPU here (checked once). */
+export function hasTaskset(): boolean {
+  if (taskset === undefined) {
+    try {
+      execFileSync("taskset", ["-c", "0", "true"], { stdio: "ignore" });
+      taskset = true;
+    } catch {
+      taskset = false;
+    }
+  }
+  return taskset;
+}
+
+/** `node <args>`, pinned to `cpu` with taskset when `pin` and taskset is available. */
+export function pinnedNode(cpu: number, args: string[], pin = true): [string, string[]] {
+  return pin && hasTaskset()
+    ? ["taskset", ["-c", String(cpu), process.execPath, ...args]]
+    : [process.execPath, args];
+}
+
+/** Spawns a server child and resolves with the URL it prints as `READY <url>`. */
+export async function startReadyChild(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  label: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /READY (\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`${label} exited with ${code} before it was ready`)));
+  });
+  return { url, child };
+}
+
+/** SIGTERMs a child and waits for it to exit. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
 }

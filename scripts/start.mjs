@@ -1,9 +1,16 @@
 #!/usr/bin/env node
-// `pnpm start`: runs the gateway's CLI `serve` from the built packages (see packages/gateway).
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// `pnpm start [-- serve options]`: builds what changed (scripts/build-if-stale.mjs), then runs the
+// gateway's `cybernetic serve` in this same process. In-process on purpose: a Ctrl-C in a terminal
+// signals the whole foreground process group, so a launcher that forwarded it to a child would deliver
+// it twice, and the second one means "stop now, without waiting".
+import { buildIfStale } from "./build-if-stale.mjs";
 
-const cli = fileURLToPath(new URL("../packages/gateway/dist/cli.js", import.meta.url));
-const child = spawn(process.execPath, [cli, "serve", ...process.argv.slice(2)], { stdio: "inherit" });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+try {
+  await buildIfStale();
+} catch (error) {
+  process.stderr.write(`pnpm start: ${error.message}\n`);
+  process.exit(1);
+}
+const { runCli } = await import("../packages/gateway/dist/index.js");
+const code = await runCli(["serve", ...process.argv.slice(2)]);
+process.exit(code);

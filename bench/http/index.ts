@@ -8,7 +8,7 @@
  * servers are measured in alternating rounds and the medians compared, because this machine is shared
  * and its speed drifts from one second to the next.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createDatabase, createPlatform, ensureRuntimeRole, migrate } from "../../packages/core/src/index.ts";
 import { startEmbeddedPostgres } from "../../packages/gateway/src/index.ts";
-import { type BenchResult, row } from "../lib.ts";
+import { type BenchResult, hasTaskset, pinnedNode, row, startReadyChild, stopChild } from "../lib.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const CONNECTIONS = 50;
@@ -34,46 +34,10 @@ interface LoadResult {
   timeouts: number;
 }
 
-const hasTaskset = (() => {
-  try {
-    execFileSync("taskset", ["-c", "0", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const pinned = (cpu: number, args: string[]) => pinnedNode(cpu, args);
 
-function pinned(cpu: number, args: string[]): [string, string[]] {
-  return hasTaskset ? ["taskset", ["-c", String(cpu), process.execPath, ...args]] : [process.execPath, args];
-}
-
-async function startChild(
-  script: string,
-  env: Record<string, string>,
-): Promise<{ url: string; child: ChildProcess }> {
-  const [command, args] = pinned(0, ["--import", "tsx", join(here, script)]);
-  const child = spawn(command, args, {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /READY (\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-  return { url, child };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await exited;
-}
+const startChild = (script: string, env: Record<string, string>) =>
+  startReadyChild(...pinned(0, ["--import", "tsx", join(here, script)]), env, script);
 
 function load(url: string, seconds: number, authorization?: string): LoadResult {
   const [command, args] = pinned(1, [
@@ -206,7 +170,7 @@ export default async function run(): Promise<BenchResult> {
         connections: CONNECTIONS,
         secondsPerRound: SECONDS,
         rounds: ROUNDS,
-        pinned: hasTaskset ? "server cpu 0, load generator cpu 1" : "not pinned (no taskset)",
+        pinned: hasTaskset() ? "server cpu 0, load generator cpu 1" : "not pinned (no taskset)",
         healthRatiosPerRound: health.ratios,
         healthMedianOfRoundRatios: median(health.ratios),
         healthRoundsRps: health.rounds,
@@ -216,7 +180,7 @@ export default async function run(): Promise<BenchResult> {
       },
     };
   } finally {
-    for (const child of children) await stop(child);
+    for (const child of children) await stopChild(child);
     await postgres.stop();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -30,8 +30,8 @@ import {
   createHeuristicAnalyzer,
   createJobQueue,
   defineJob,
+  episodeAnalyzeJob,
   installQueue,
-  type JobDefinition,
   startWorkers,
 } from "../../packages/workers/src/index.ts";
 import { type BenchResult, nowMs, percentile, row } from "../lib.ts";
@@ -181,12 +181,12 @@ export default async function run(): Promise<BenchResult> {
   const noop = defineJob({
     name: OURS,
     schema: jsonObjectSchema,
-    batchSize: BATCH,
+    policy: { ...episodeAnalyzeJob.policy, batchSize: BATCH },
     async handler() {
       onStart?.();
       return undefined;
     },
-  }) as unknown as JobDefinition;
+  });
   const ours = () =>
     startWorkers({
       platform,

@@ -8,7 +8,12 @@
  *    right behind it (one round trip), then COMMIT (read only: the result is returned before the COMMIT
  *    completes) — what every tenant-scoped read does;
  *  - withTenant + query builder: the same, with the query built by Kysely (what services do);
+ *  - withTenant, pooler "transaction": the same, with the unnamed context (parsed with every transaction,
+ *    also setting the timeouts) that transaction poolers need: the setting's own cost, on a direct connection;
  *  - naive: BEGIN, set_config, query, COMMIT as four round trips (for comparison).
+ * When a `pgbouncer` program is installed (Debian's package), two more ways go through a real PgBouncer in
+ * transaction mode: the baseline's statement, and withTenant with pooler "transaction" (the hop's cost
+ * plus the setting's). BENCH_RLS_PGBOUNCER=0 leaves them out.
  * Sizes can be lowered with BENCH_RLS_TENANTS / BENCH_RLS_EPISODES / BENCH_RLS_ITERATIONS.
  */
 import { randomBytes } from "node:crypto";
@@ -19,6 +24,7 @@ import { CompiledQuery } from "kysely";
 import pg from "pg";
 import { createDatabase, ensureRuntimeRole, migrate, withTenant } from "../../packages/core/src/index.ts";
 import { startEmbeddedPostgres } from "../../packages/gateway/src/embedded/embedded-postgres.ts";
+import { type RunningPgBouncer, startPgBouncer } from "../../test/setup/pgbouncer.ts";
 import { type BenchResult, nowMs, percentile, row } from "../lib.ts";
 
 const TENANTS = Number(process.env.BENCH_RLS_TENANTS ?? 1000);
@@ -28,11 +34,9 @@ const QUERY = `select * from cybernetic.episodes where tenant_id = $1 order by c
 
 export default async function run(): Promise<BenchResult> {
   const dataDir = await mkdtemp(join(tmpdir(), "cybernetic-bench-rls-"));
-  const server = await startEmbeddedPostgres({
-    dataDir,
-    password: randomBytes(8).toString("hex"),
-    ephemeral: true,
-  });
+  const superPassword = randomBytes(8).toString("hex");
+  const server = await startEmbeddedPostgres({ dataDir, password: superPassword, ephemeral: true });
+  let pgbouncer: RunningPgBouncer | undefined;
   try {
     const admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
@@ -76,6 +80,33 @@ export default async function run(): Promise<BenchResult> {
     const builderDb = createDatabase({ url: runtimeUrl.toString(), poolSize: 1 });
     const base = new pg.Pool({ connectionString: superUrl, max: 1 });
     const naive = new pg.Pool({ connectionString: runtimeUrl.toString(), max: 1 });
+    const unnamedDb = createDatabase({ url: runtimeUrl.toString(), pooler: "transaction", poolSize: 1 });
+    if (process.env.BENCH_RLS_PGBOUNCER !== "0") {
+      pgbouncer = await startPgBouncer({
+        serverUrl: superUrl,
+        users: { bench_runtime: runtimePassword, postgres: superPassword },
+        poolSize: 4,
+      }).catch((error: Error) => {
+        console.warn(`[bench rls] no PgBouncer ways: ${error.message.split("\n")[0]}`);
+        return undefined;
+      });
+    }
+    const viaPgBouncer = (url: URL) => {
+      const u = new URL(url);
+      u.port = String(pgbouncer?.port);
+      return u.toString();
+    };
+    const pooledBase =
+      pgbouncer && new pg.Pool({ connectionString: viaPgBouncer(new URL(superUrl)), max: 1 });
+    const pooledDb =
+      pgbouncer && createDatabase({ url: viaPgBouncer(runtimeUrl), pooler: "transaction", poolSize: 1 });
+    const read = (on: typeof db) => (tenant: string) =>
+      withTenant(
+        on,
+        tenant,
+        async (trx) => (await trx.executeQuery(CompiledQuery.raw(QUERY, [tenant]))).rows.length,
+        { readOnly: true },
+      );
 
     const ways: Record<string, (tenant: string) => Promise<number>> = {
       baseline: async (tenant) => (await base.query(QUERY, [tenant])).rowCount ?? 0,
@@ -107,6 +138,15 @@ export default async function run(): Promise<BenchResult> {
             ).length,
           { readOnly: true },
         ),
+      // The pooler setting: the unnamed context, on the same direct connection.
+      withTenantUnnamed: read(unnamedDb),
+      ...(pooledBase && pooledDb
+        ? {
+            pgbouncerBaseline: async (tenant: string) =>
+              (await pooledBase.query(QUERY, [tenant])).rowCount ?? 0,
+            pgbouncerWithTenant: read(pooledDb),
+          }
+        : {}),
       naive: async (tenant) => {
         const client = await naive.connect();
         try {
@@ -120,12 +160,7 @@ export default async function run(): Promise<BenchResult> {
         }
       },
     };
-    const samples: Record<string, number[]> = {
-      baseline: [],
-      withTenant: [],
-      withTenantBuilder: [],
-      naive: [],
-    };
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
     const pick = () => tenants[Math.floor(Math.random() * tenants.length)] as string;
     // Warm up every path (plans, connections), then interleave so drift hits all of them alike.
     for (let i = 0; i < 300; i++) for (const fn of Object.values(ways)) await fn(pick());
@@ -152,6 +187,9 @@ export default async function run(): Promise<BenchResult> {
     }
     await db.destroy();
     await builderDb.destroy();
+    await unnamedDb.destroy();
+    await pooledDb?.destroy();
+    await pooledBase?.end();
     await base.end();
     await naive.end();
 
@@ -164,6 +202,7 @@ export default async function run(): Promise<BenchResult> {
         iterations: ITERATIONS,
         seedSeconds,
         postgres: "embedded",
+        pgbouncer: pgbouncer?.version ?? "not installed",
       },
       rows: [
         row("p50 baseline (owner, no RLS, 1 round trip)", p("baseline", 50), undefined, "µs"),
@@ -180,6 +219,42 @@ export default async function run(): Promise<BenchResult> {
         row("p99 withTenant", p("withTenant", 99), p("baseline", 99), "µs", { target: "<= 1.5x" }),
         row("p50 withTenant + query builder", p("withTenantBuilder", 50), p("baseline", 50), "µs"),
         row("p99 withTenant + query builder", p("withTenantBuilder", 99), p("baseline", 99), "µs"),
+        row(
+          'p50 withTenant, pooler "transaction" (unnamed context + timeouts, direct)',
+          p("withTenantUnnamed", 50),
+          p("baseline", 50),
+          "µs",
+        ),
+        row('p99 withTenant, pooler "transaction"', p("withTenantUnnamed", 99), p("baseline", 99), "µs"),
+        row(
+          'p50 the pooler setting alone (pooler "transaction" vs "none")',
+          p("withTenantUnnamed", 50),
+          p("withTenant", 50),
+          "µs",
+        ),
+        ...(pooledDb
+          ? [
+              row(
+                "p50 baseline through PgBouncer (transaction mode)",
+                p("pgbouncerBaseline", 50),
+                p("baseline", 50),
+                "µs",
+              ),
+              row(
+                'p50 withTenant through PgBouncer, pooler "transaction"',
+                p("pgbouncerWithTenant", 50),
+                p("pgbouncerBaseline", 50),
+                "µs",
+                { note: "baseline: the same statement through the same PgBouncer" },
+              ),
+              row(
+                'p99 withTenant through PgBouncer, pooler "transaction"',
+                p("pgbouncerWithTenant", 99),
+                p("pgbouncerBaseline", 99),
+                "µs",
+              ),
+            ]
+          : []),
         row("p50 naive (RLS, 4 round trips)", p("naive", 50), p("baseline", 50), "µs"),
         row("p99 naive", p("naive", 99), p("baseline", 99), "µs"),
         row("round trips a tenant-scoped read waits for (withTenant, read only)", 1, 1, "round trips", {
@@ -190,6 +265,7 @@ export default async function run(): Promise<BenchResult> {
       ],
     };
   } finally {
+    await pgbouncer?.stop();
     await server.stop().catch(() => {});
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -13,7 +13,7 @@ import {
   type Platform,
 } from "../../packages/core/src/index.ts";
 import type { StorageAdapter } from "../../packages/storage/src/index.ts";
-import { OWNER_ROLE, RUNTIME_ROLE, withUser } from "./urls.ts";
+import { OWNER_ROLE, RUNTIME_ROLE, withHost, withUser } from "./urls.ts";
 
 /** A database of one's own, cloned from the migrated template. */
 export interface TestDatabase {
@@ -22,8 +22,20 @@ export interface TestDatabase {
   adminUrl: string;
   /** The owner role: ran the migrations; subject to FORCE row-level security. */
   ownerUrl: string;
-  /** The runtime role: a member of cybernetic_app. */
+  /**
+   * The runtime role (a member of cybernetic_app), as the application connects: through the test run's
+   * PgBouncer in transaction mode when there is one (`CYBERNETIC_TEST_PGBOUNCER`), else directly.
+   */
   appUrl: string;
+  /**
+   * The runtime role connecting to PostgreSQL itself, for sessions a transaction pooler cannot keep
+   * (LISTEN, pg-boss, raw clients that look at the server). Equal to `appUrl` without a pooler.
+   */
+  directUrl: string;
+  /** True when `appUrl` goes through a transaction pooler. */
+  pooled: boolean;
+  /** `DATABASE_URL` and `DATABASE_DIRECT_URL` for a CLI process on this database. */
+  env: { DATABASE_URL: string; DATABASE_DIRECT_URL: string };
   drop(): Promise<void>;
 }
 
@@ -53,6 +65,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await new Promise((r) => setTimeout(r, 50 + attempt * 50));
     }
   }
+  const directUrl = withUser(info.adminUrl, RUNTIME_ROLE, info.runtimePassword, name);
+  const appUrl = info.pooler ? withHost(directUrl, info.pooler.host, info.pooler.port) : directUrl;
   return {
     name,
     adminUrl: withUser(
@@ -62,7 +76,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       name,
     ),
     ownerUrl: withUser(info.adminUrl, OWNER_ROLE, info.ownerPassword, name),
-    appUrl: withUser(info.adminUrl, RUNTIME_ROLE, info.runtimePassword, name),
+    appUrl,
+    directUrl,
+    pooled: info.pooler !== undefined,
+    env: { DATABASE_URL: appUrl, DATABASE_DIRECT_URL: directUrl },
     drop: () => onAdmin(info.adminUrl, `drop database if exists ${pg.escapeIdentifier(name)} with (force)`),
   };
 }
@@ -90,7 +107,7 @@ export function useTestPlatform(
   const ctx = {} as TestPlatformContext;
   beforeAll(async () => {
     ctx.database = await createTestDatabase();
-    ctx.db = createDatabase({ url: ctx.database.appUrl, poolSize: 5 });
+    ctx.db = createDatabase({ url: ctx.database.appUrl, directUrl: ctx.database.directUrl, poolSize: 5 });
     ctx.owner = createDatabase({ url: ctx.database.ownerUrl, poolSize: 2 });
     ctx.platform = createPlatform({
       db: ctx.db,

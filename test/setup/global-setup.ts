@@ -16,6 +16,7 @@ import type { TestProject } from "vitest/node";
 import { createDatabase, ensureRuntimeRole, migrate } from "../../packages/core/src/index.ts";
 import { startEmbeddedPostgres } from "../../packages/gateway/src/embedded/embedded-postgres.ts";
 import { installQueue } from "../../packages/workers/src/queue/install-queue.ts";
+import { type RunningPgBouncer, startPgBouncer } from "./pgbouncer.ts";
 import { OWNER_ROLE, RUNTIME_ROLE, type TestDatabaseInfo, withUser } from "./urls.ts";
 
 declare module "vitest" {
@@ -82,6 +83,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await ownerDb.destroy();
   }
 
+  // The runtime role through a transaction-mode PgBouncer (CI's pass on the machine's PostgreSQL).
+  let pgbouncer: RunningPgBouncer | undefined;
+  if (process.env.CYBERNETIC_TEST_PGBOUNCER) {
+    try {
+      pgbouncer = await startPgBouncer({ serverUrl: adminUrl, users: { [RUNTIME_ROLE]: runtimePassword } });
+    } catch (error) {
+      await stopEmbedded?.();
+      throw error;
+    }
+  }
+
   const info: TestDatabaseInfo = {
     adminUrl,
     template,
@@ -89,15 +101,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ownerPassword,
     runtimePassword,
     serverVersion: version,
+    ...(pgbouncer
+      ? { pooler: { host: pgbouncer.host, port: pgbouncer.port, version: pgbouncer.version } }
+      : {}),
   };
   project.provide("database", info);
   if (!process.env.VITEST_QUIET_DB) {
     console.log(
-      `[test db] PostgreSQL ${version} (${process.env.DATABASE_URL ? "DATABASE_URL" : "embedded"})`,
+      `[test db] PostgreSQL ${version} (${process.env.DATABASE_URL ? "DATABASE_URL" : "embedded"})${pgbouncer ? `, runtime role through ${pgbouncer.version} in transaction mode on port ${pgbouncer.port}` : ""}`,
     );
   }
 
   return async () => {
+    await pgbouncer?.stop();
     await admin(adminUrl, async (client) => {
       const { rows } = await client.query<{ datname: string }>(
         "select datname from pg_database where datname like $1",

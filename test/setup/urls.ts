@@ -13,6 +13,8 @@ export interface TestDatabaseInfo {
   ownerPassword: string;
   runtimePassword: string;
   serverVersion: string;
+  /** Set when the runtime role's connections go through a PgBouncer in transaction mode. */
+  pooler?: { host: string; port: number; version: string };
 }
 
 /** `url` with another user, password and database. */
@@ -21,5 +23,13 @@ export function withUser(url: string, user: string, password: string, database: 
   u.username = encodeURIComponent(user);
   u.password = encodeURIComponent(password);
   u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** `url` pointing at another host and port (a pooler in front of the same server). */
+export function withHost(url: string, host: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = host;
+  u.port = String(port);
   return u.toString();
 }

@@ -12,11 +12,18 @@ export class HoldingProxy {
   sent = "";
   private holding = false;
   private held: Array<{ socket: Socket; chunk: Buffer }> = [];
+  private refusing = false;
+  private readonly open = new Set<Socket>();
 
   /** Points the proxy at `target`; call `listen()` to get its port. */
   constructor(target: { host: string; port: number }) {
     this.server = createServer((client) => {
+      if (this.refusing) {
+        client.resetAndDestroy();
+        return;
+      }
       const upstream = tcpConnect(target.port, target.host);
+      this.open.add(client).add(upstream);
       client.on("data", (chunk: Buffer) => {
         this.sent += chunk.toString("latin1");
         upstream.write(chunk);
@@ -28,6 +35,8 @@ export class HoldingProxy {
       const close = () => {
         client.destroy();
         upstream.destroy();
+        this.open.delete(client);
+        this.open.delete(upstream);
       };
       client.on("error", close).on("close", close);
       upstream.on("error", close).on("close", close);
@@ -61,6 +70,26 @@ export class HoldingProxy {
   release(): void {
     this.holding = false;
     for (const { socket, chunk } of this.held.splice(0)) socket.write(chunk);
+  }
+
+  /**
+   * The database "goes away": every open connection is reset (its client sees ECONNRESET), and new ones
+   * are refused until `restore()`, as in a failover.
+   */
+  cut(): void {
+    this.refusing = true;
+    for (const socket of this.open) socket.resetAndDestroy();
+    this.open.clear();
+  }
+
+  /** Accepts connections again after `cut()`. */
+  restore(): void {
+    this.refusing = false;
+  }
+
+  /** Connections currently open through the proxy (both sides counted). */
+  get openCount(): number {
+    return this.open.size;
   }
 
   /** Stops listening (open connections end when their peers close). */

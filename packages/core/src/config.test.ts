@@ -28,8 +28,16 @@ describe("parseDatabaseConfig", () => {
       idleInTransactionTimeoutMs: 60_000,
       connectionTimeoutMs: 10_000,
       applicationName: "cybernetic",
+      pooler: "auto",
     });
     expect(config.ownerUrl).toBeUndefined();
+    expect(config.directUrl).toBeUndefined();
+  });
+
+  it('rejects a pooler other than "auto", "none" or "transaction", naming the field', () => {
+    const result = databaseConfigSchema.safeParse({ url, pooler: "session" });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["pooler"]);
   });
 
   it("keeps given values and accepts every sslmode", () => {

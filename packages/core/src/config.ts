@@ -24,6 +24,9 @@ const postgresUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** The values of `DatabaseConfig.pooler`. */
+export const databasePoolers = ["auto", "none", "transaction"] as const;
+
 /** The schema of `DatabaseConfig`; invalid input fails naming the field. */
 export const databaseConfigSchema = z
   .object({
@@ -31,6 +34,22 @@ export const databaseConfigSchema = z
     url: postgresUrl,
     /** Owner connection, used for migrations only. Defaults to `url`. */
     ownerUrl: postgresUrl.optional(),
+    /**
+     * The runtime role connecting to PostgreSQL itself, past any connection pooler: for the sessions a
+     * transaction pooler cannot keep (the event bus's LISTEN, the job queue). Defaults to `url`. Setting it
+     * to another URL than `url` tells `pooler: "auto"` that `url` goes through a pooler.
+     */
+    directUrl: postgresUrl.optional(),
+    /**
+     * What stands between `url` and PostgreSQL. `"none"`: the tenant context is a statement each connection
+     * prepares once, and the timeouts are startup parameters. `"transaction"`: a transaction-mode pooler
+     * (PgBouncer of any version, Supavisor, RDS Proxy…) that may hand each transaction another server
+     * connection: the context is an unnamed statement that also sets the timeouts for its transaction, and
+     * no startup parameter is sent. `"auto"` (the default): `"transaction"` when `directUrl` differs from
+     * `url`; otherwise `"none"`, switching to the unnamed context the first time a prepared one turns out
+     * missing or duplicated on the server (which only a pooler sharing server connections causes).
+     */
+    pooler: z.enum(databasePoolers).default("auto"),
     poolSize: z.number().int().min(1).max(500).default(10),
     /** Every statement is cancelled after this long (PostgreSQL `statement_timeout`). */
     statementTimeoutMs: z.number().int().min(0).max(3_600_000).default(30_000),

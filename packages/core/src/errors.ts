@@ -1,6 +1,10 @@
 /**
  * The one error catalog. Every package throws `CyberneticError`s; the gateway maps them onto HTTP in one
  * place (`code` and `status` come from here, so a route never picks a status by hand).
+ *
+ * `details` conventions: `details.issues` lists field problems (`ErrorIssue`); `details.reason`, where an
+ * error has one, is a stable identifier in lowercase snake_case (`missing_key`, `revoked_key`,
+ * `missing_scope`, `hpe_header_overflow`) for programs to branch on; the prose is in `message`.
  */
 
 /** Every error code the platform uses, with its HTTP status. */
@@ -18,6 +22,7 @@ export const errorCatalog = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
+  idempotency_key_reused: 422,
   rate_limited: 429,
   internal: 500,
   not_implemented: 501,

@@ -15,9 +15,17 @@ import type { TenantTransaction } from "./tenant-context.js";
 export interface JobPayloads {
   "episode.analyze": { tenantId: string; episodeId: string };
   "policy.evaluate": { tenantId: string; eventId: string };
-  "notification.send": { tenantId: string; notificationId: string };
-  "telegram.update": { tenantId: string; updateId: number; update: Record<string, unknown> };
+  /** `paced`: a continuation whose Telegram send slot was reserved before it was scheduled. */
+  "notification.send": { tenantId: string; notificationId: string; paced?: boolean };
+  /** One acknowledged Telegram update (`telegram_updates`), handled in its chat's order. */
+  "telegram.update": { tenantId: string; updateId: number };
   housekeeping: Record<string, never>;
+  /** Climbs every alert whose escalation window has passed one level (scheduled every minute). */
+  "alert.escalate": Record<string, never>;
+  /** S3*: audits one tenant (from `unitId` down, default the whole tenant). */
+  "audit.run": { tenantId: string; unitId?: string };
+  /** S3*: every hour, gives each active tenant an `audit.run` at a random moment of the next hour. */
+  "audit.schedule": Record<string, never>;
 }
 
 /** A registered job name. */

@@ -9,12 +9,15 @@ export const APP_ROLE = "cybernetic_app";
 export interface RuntimeRoleOptions {
   /** Login role name, e.g. `cybernetic_runtime`. */
   user: string;
-  password: string;
+  /** Its password; omitted: none is set (or an existing one is kept), for trust, peer or certificate login. */
+  password?: string;
 }
 
 /**
  * Creates (or updates the password of) a login role that is a member of `cybernetic_app`, for a runtime
- * connection that cannot bypass row-level security. Run it with the owner connection after `migrate`.
+ * connection that cannot bypass row-level security. Run it with the owner connection after `migrate`
+ * (`cybernetic migrate` does, for the user of `DATABASE_URL`); running it again changes nothing else.
+ * The owner needs CREATEROLE (PostgreSQL 16+: and ADMIN on a role it did not create).
  * Identifiers and the password are quoted by pg's `escapeIdentifier`/`escapeLiteral` (DDL takes no bind
  * parameters).
  *
@@ -28,16 +31,23 @@ export async function ensureRuntimeRole<DB>(owner: Kysely<DB>, options: RuntimeR
     throw new CyberneticError("validation_failed", "runtime role name must match ^[a-z_][a-z0-9_]{0,62}$");
   }
   const user = pg.escapeIdentifier(options.user);
-  const password = pg.escapeLiteral(options.password);
+  const password = options.password === undefined ? "" : ` password ${pg.escapeLiteral(options.password)}`;
+  // One transaction under an advisory lock: replicas starting at once (each running `cybernetic migrate`)
+  // take turns, so the second finds the role and only restates its password.
+  await owner.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext('cybernetic.ensure_runtime_role'))`.execute(trx);
+    await createOrAlter(trx, options.user, user, password);
+  });
+}
+
+async function createOrAlter<DB>(owner: Kysely<DB>, name: string, user: string, password: string) {
   const { rows } = await sql<{ super: boolean; bypass: boolean }>`
-    select rolsuper as super, rolbypassrls as bypass from pg_roles where rolname = ${options.user}`.execute(
-    owner,
-  );
+    select rolsuper as super, rolbypassrls as bypass from pg_roles where rolname = ${name}`.execute(owner);
   const existing = rows[0];
   if (existing?.super || existing?.bypass) {
     throw new CyberneticError(
       "validation_failed",
-      `role "${options.user}" exists and ${existing.super ? "is a superuser" : "has BYPASSRLS"}; it cannot be the runtime role`,
+      `role "${name}" exists and ${existing.super ? "is a superuser" : "has BYPASSRLS"}; it cannot be the runtime role`,
     );
   }
   // ALTER ROLE may not even restate NOSUPERUSER without being a superuser (PostgreSQL 15), so an existing
@@ -45,8 +55,8 @@ export async function ensureRuntimeRole<DB>(owner: Kysely<DB>, options: RuntimeR
   await sql
     .raw(
       existing
-        ? `alter role ${user} login password ${password}`
-        : `create role ${user} login nosuperuser nocreatedb nocreaterole nobypassrls password ${password}`,
+        ? `alter role ${user} login${password}`
+        : `create role ${user} login nosuperuser nocreatedb nocreaterole nobypassrls${password}`,
     )
     .execute(owner);
   await sql.raw(`grant ${APP_ROLE} to ${user}`).execute(owner);

@@ -1,8 +1,11 @@
 import { Kysely, PostgresDialect } from "kysely";
 import type pg from "pg";
-import { type Db, poolOf } from "./database.js";
+import type { Db } from "./database.js";
+import { beforeConnectionRetry, isConnectionError, isPoolTimeout } from "./database-errors.js";
 import { validationError } from "./errors.js";
+import { idempotencyScope, MARK_COMMITTED_SQL } from "./internal/idempotency-scope.js";
 import { mapPgError } from "./internal/pg-errors.js";
+import { isMisplacedStatement, type PoolState, poolStateOf } from "./internal/pool-state.js";
 import type { Database } from "./schema.js";
 
 /** A Kysely bound to one connection inside a tenant's transaction. Do not call `.transaction()` on it. */
@@ -59,6 +62,10 @@ export function assertUuid(value: unknown, field: string): string {
  * and a failed BEGIN or context is always the error reported.
  * A write waits for two round trips (BEGIN+context+statements, COMMIT); with `readOnly` the COMMIT
  * finishes after the result is returned, so a read waits for one.
+ * Behind a transaction pooler (`pooler: "transaction"`, or detected by `"auto"`) the context is an unnamed
+ * statement instead, parsed with each transaction, which also sets `statement_timeout` and
+ * `idle_in_transaction_session_timeout` for it: set_config(…, true) is local to the transaction, so
+ * isolation is the same whichever server connection the pooler picks.
  *
  * @example
  * ```ts
@@ -66,6 +73,13 @@ export function assertUuid(value: unknown, field: string): string {
  *   trx.selectFrom("episodes").selectAll().orderBy("created_at", "desc").limit(20).execute(),
  * );
  * ```
+ * Connection failures (a terminated connection, a refused one, the server shutting down) become
+ * `unavailable` (503, with `retry-after`). A read-only transaction that failed that way, and any
+ * transaction whose connection could not be opened or was lost before BEGIN was answered (a stale pooled
+ * connection after a failover), is tried once more on a fresh connection, so `fn` may run twice: keep
+ * side effects outside the database out of it. A write whose connection died after BEGIN is not retried
+ * (it may have committed: retry it with an idempotency key).
+ *
  * @throws CyberneticError `validation_failed` when `tenantId` is not a UUID (no SQL is sent).
  */
 export async function withTenant<T>(
@@ -75,7 +89,74 @@ export async function withTenant<T>(
   options: WithTenantOptions = {},
 ): Promise<T> {
   const id = assertUuid(tenantId, "tenantId");
-  const client = await poolOf(db).connect();
+  const state = poolStateOf(db);
+  try {
+    return await attempt(state, id, fn, options);
+  } catch (error) {
+    if (switchedToUnnamed(state, error)) {
+      // Nothing of this try committed (see `switchedToUnnamed`): run it again with the unnamed context.
+      try {
+        return await attempt(state, id, fn, options);
+      } catch (again) {
+        throw mapPgError(again);
+      }
+    }
+    // Once, on a fresh connection (pg-pool discards the broken one): a transaction that never got a
+    // connection sent nothing, and a read-only one has no effect to double. A write whose connection
+    // failed after it was sent may or may not have committed, so it is never retried here.
+    if (!retryable(error, options)) throw mapPgError(error);
+  }
+  await beforeConnectionRetry();
+  try {
+    return await attempt(state, id, fn, options);
+  } catch (error) {
+    throw mapPgError(error);
+  }
+}
+
+/**
+ * `pooler: "auto"` meeting a transaction pooler it was not told about: one of our named statements was
+ * missing (26000) or already there (42P05) on the server connection the pooler picked for this
+ * transaction, which only connection sharing causes. From now on this pool sends the unnamed context.
+ * Such a failure aborted the transaction before COMMIT could take effect (the context fails at BEGIN, and
+ * a failed idempotency mark turns COMMIT into ROLLBACK), so the caller may run it again.
+ */
+function switchedToUnnamed(state: PoolState, error: unknown): boolean {
+  if (!state.detect || !isMisplacedStatement(error)) return false;
+  state.statements = "unnamed";
+  return true;
+}
+
+/**
+ * Errors after which the transaction certainly did not commit: a `pool.connect()` that failed, or a
+ * connection lost before BEGIN was answered.
+ */
+const unsent = new WeakSet<object>();
+
+/**
+ * Whether a failed try may run again. A pool that had no free connection in time is busy, not broken:
+ * waiting that long again would only double the wait.
+ */
+function retryable(error: unknown, options: WithTenantOptions): boolean {
+  if (!isConnectionError(error) || isPoolTimeout(error)) return false;
+  return options.readOnly === true || unsent.has(error as object);
+}
+
+/** One try of `withTenant`; throws the driver's error unmapped so the caller can decide to retry. */
+async function attempt<T>(
+  state: PoolState,
+  id: string,
+  fn: (trx: TenantTransaction) => Promise<T>,
+  options: WithTenantOptions,
+): Promise<T> {
+  const prepared = state.statements === "prepared";
+  let client: pg.PoolClient;
+  try {
+    client = await state.pool.connect();
+  } catch (error) {
+    if (typeof error === "object" && error !== null) unsent.add(error);
+    throw error;
+  }
   // Set when the connection itself failed (BEGIN, COMMIT or ROLLBACK could not run): the client is then
   // destroyed instead of going back to the pool in an unknown state.
   let broken: Error | undefined;
@@ -90,7 +171,11 @@ export async function withTenant<T>(
   // Not awaited here: `fn`'s statements are pipelined behind these two. Settles to the error, if any.
   const begun: Promise<Error | undefined> = Promise.all([
     client.query(options.readOnly ? "begin read only" : "begin"),
-    client.query({ name: "cybernetic_tenant_context", text: CONTEXT_SQL, values: [id] }),
+    client.query(
+      prepared
+        ? { name: "cybernetic_tenant_context", text: CONTEXT_SQL, values: [id] }
+        : { text: UNNAMED_CONTEXT_SQL, values: [id, ...state.timeouts] },
+    ),
   ]).then(
     () => undefined,
     (error: Error) => {
@@ -105,13 +190,18 @@ export async function withTenant<T>(
     } catch (error) {
       // When BEGIN failed, `fn`'s failure is only its consequence: report the cause.
       const beginError = await begun;
-      await rollback();
-      throw mapPgError(beginError ?? error);
+      // A connection that was already gone when BEGIN went out (a stale pooled connection after a
+      // failover): COMMIT is only ever sent after `fn`'s answers, which come after BEGIN's, so nothing of
+      // this transaction can have committed and it may run again.
+      if (beginError !== undefined && isConnectionError(beginError)) unsent.add(beginError);
+      if (isConnectionError(error)) broken ??= error as Error;
+      else await rollback();
+      throw beginError ?? error;
     }
     const beginError = await begun;
     if (beginError) {
       await rollback();
-      throw mapPgError(beginError);
+      throw beginError;
     }
     if (options.readOnly) {
       // A read-only transaction has nothing to make durable: its result is final once `fn` returns. So the
@@ -124,10 +214,26 @@ export async function withTenant<T>(
       return result;
     }
     try {
-      await client.query("commit");
+      const scope = idempotencyScope.getStore();
+      if (scope !== undefined && scope.tenantId === id) {
+        // Written without waiting, like BEGIN: it and COMMIT travel together, so no round trip is added.
+        // A failed mark aborts the transaction, and COMMIT then reports it (as a rollback).
+        const marked = client.query({
+          ...(prepared ? { name: "cybernetic_idempotency_mark" } : {}),
+          text: MARK_COMMITTED_SQL,
+          values: [id, scope.key],
+        });
+        const [mark, commit] = await Promise.allSettled([marked, client.query("commit")]);
+        if (commit.status === "rejected") throw commit.reason;
+        // COMMIT of a transaction the mark aborted answers ROLLBACK, not an error: nothing took effect.
+        if (mark.status === "rejected") throw mark.reason;
+      } else {
+        await client.query("commit");
+      }
     } catch (error) {
-      await rollback();
-      throw mapPgError(error);
+      if (isConnectionError(error)) broken ??= error as Error;
+      else await rollback();
+      throw error;
     }
     return result;
   } finally {
@@ -144,6 +250,13 @@ const SEARCH_PATH = "cybernetic, pg_temp";
 
 /** The tenant context, a statement each connection prepares once (then only Bind and Execute travel). */
 const CONTEXT_SQL = `select set_config('app.tenant_id', $1, true), set_config('search_path', '${SEARCH_PATH}', true)`;
+
+/**
+ * The tenant context behind a transaction pooler: unnamed (parsed with each transaction, so any server
+ * connection can run it), and setting the timeouts that a pooler does not let through as startup
+ * parameters, local to the transaction like the rest.
+ */
+const UNNAMED_CONTEXT_SQL = `${CONTEXT_SQL}, set_config('statement_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)`;
 
 /**
  * A Kysely bound to one pooled client, cached per client (pg reuses its client objects, so this is built

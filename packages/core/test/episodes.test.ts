@@ -117,7 +117,13 @@ describe("episodes", () => {
         {
           type: "episode.created",
           tenant_id: t,
-          data: { episodeId: episode.id, title: episode.title, source: "api", tags: ["ops", "night"] },
+          data: {
+            episodeId: episode.id,
+            title: episode.title,
+            source: "api",
+            tags: ["ops", "night"],
+            unitId: episode.unitId,
+          },
         },
       ]);
       const call = queue.calls.at(-1);
@@ -406,7 +412,14 @@ describe("episodes", () => {
       expect(done.analyzedAt).not.toBeNull();
       expect(await ctx.platform.episodes.get(t, episode.id)).toEqual(done);
       expect((await eventsOf(t, "episode.analyzed")).map((e) => e.data)).toEqual([
-        { episodeId: episode.id, title: episode.title, risk: "high", systems: [1, 3], sentiment: "negative" },
+        {
+          episodeId: episode.id,
+          title: episode.title,
+          risk: "high",
+          systems: [1, 3],
+          sentiment: "negative",
+          unitId: episode.unitId,
+        },
       ]);
     });
 
@@ -436,7 +449,7 @@ describe("episodes", () => {
       );
       expect(failed).toMatchObject({ status: "failed", error: "LLM timed out" });
       expect((await eventsOf(t, "episode.failed")).map((e) => e.data)).toEqual([
-        { episodeId: episode.id, error: "LLM timed out" },
+        { episodeId: episode.id, error: "LLM timed out", unitId: episode.unitId },
       ]);
       const restarted = await withTenant(ctx.db, t, (trx) =>
         ctx.platform.episodes.startAnalysis(trx, episode.id),

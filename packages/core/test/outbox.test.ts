@@ -343,7 +343,7 @@ describe("outbox", () => {
   describe("notifications", () => {
     let listener: Listener;
     beforeAll(async () => {
-      listener = await Listener.open(ctx.database.appUrl, [
+      listener = await Listener.open(ctx.database.directUrl, [
         "cybernetic_outbox",
         "cybernetic_events",
         "test_sentinel",
@@ -553,11 +553,11 @@ describe("publishing (a database of its own, so ids start at 1)", () => {
       `insert into cybernetic.events (tenant_id, type, data) values ($1, 'system.state_changed', '{"who":"A"}')`,
       [t],
     );
-    await ctx.platform.systems.update(t, 2, { state: { who: "later" }, version: 1 });
+    const { unitId } = await ctx.platform.systems.update(t, 2, { state: { who: "later" }, version: 1 });
     await A.query("rollback");
     await publishAll(ctx.db);
     const after = await readEvents(ctx.db, cursor);
-    expect(after.map((e) => e.data)).toEqual([{ system: 2, version: 2, previousVersion: 1 }]);
+    expect(after.map((e) => e.data)).toEqual([{ system: 2, version: 2, previousVersion: 1, unitId }]);
     expect(after.map((e) => Number(e.id))).toEqual([cursor + 1]);
   });
 });

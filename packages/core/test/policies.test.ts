@@ -159,6 +159,10 @@ describe("policies", () => {
         "severity",
       ],
       ["an unknown top-level key", { unless: true }, "rules", "unless"],
+      ["a for without a unit", { for: "5" }, "rules.for", "duration"],
+      ["a for in weeks", { for: "2w" }, "rules.for", "duration"],
+      ["a negative cooldown", { cooldown: -1 }, "rules.cooldown", "cooldown"],
+      ["a cooldown over seven days", { cooldown: "8d" }, "rules.cooldown", "at most 7 days"],
     ];
     it.each(badRules)(
       "rejects rules with %s, pointing at the offending part",

@@ -38,6 +38,13 @@ const tables: Record<string, { insert: string; key?: string; appendOnly?: boolea
   telegram_updates: {
     insert: `insert into cybernetic.telegram_updates (tenant_id, update_id) values ($1, (random() * 1e12)::bigint)`,
   },
+  telegram_chats: {
+    insert: `insert into cybernetic.telegram_chats (tenant_id, chat_id) values ($1, (random() * 1e12)::bigint)`,
+  },
+  telegram_chat_limits: {
+    insert: `insert into cybernetic.telegram_chat_limits (tenant_id, chat_id, tokens, refilled_at)
+             values ($1, (random() * 1e12)::bigint, 1, now())`,
+  },
   policy_evaluations: {
     insert: `insert into cybernetic.policy_evaluations (tenant_id, event_id, policy_id, matched)
              values ($1, (random() * 1e12)::bigint, (select id from cybernetic.policies limit 1), true)`,
@@ -46,6 +53,61 @@ const tables: Record<string, { insert: string; key?: string; appendOnly?: boolea
   notifications: {
     insert: `insert into cybernetic.notifications (tenant_id, channel, target, payload, idempotency_key)
              values ($1, 'event', 'x', '{}', gen_random_uuid()::text)`,
+  },
+  idempotency_keys: {
+    insert: `insert into cybernetic.idempotency_keys (tenant_id, key, fingerprint)
+             values ($1, gen_random_uuid()::text, sha256(gen_random_uuid()::text::bytea))`,
+  },
+  units: {
+    // A child of the tenant's root. In another tenant's context (or none) the root is invisible and the
+    // row-level security check refuses the row before any constraint is looked at.
+    insert: `with x as (select gen_random_uuid() as id, (select r.id from cybernetic.units r
+                                   where r.tenant_id = $1 and r.parent_id is null) as root)
+             insert into cybernetic.units (id, tenant_id, parent_id, name, slug, path, depth)
+             select x.id, $1, x.root, 'u', 'u-' || substr(md5(random()::text), 1, 12), array[x.root, x.id], 1 from x`,
+    noDelete: true,
+  },
+  policy_damping: {
+    insert: `insert into cybernetic.policy_damping (tenant_id, policy_id)
+             values ($1, (select id from cybernetic.policies where tenant_id = $1 limit 1))`,
+  },
+  audits: {
+    insert: `insert into cybernetic.audits (tenant_id, unit_id, trigger, started_at, finished_at)
+             select $1, r.id, 'manual', now(), now()
+               from (select (select u.id from cybernetic.units u where u.tenant_id = $1 and u.parent_id is null) as id) r`,
+    appendOnly: true,
+  },
+  audit_findings: {
+    insert: `insert into cybernetic.audit_findings (tenant_id, audit_id, unit_id, check_name, severity, subject, message)
+             select $1, (select a.id from cybernetic.audits a where a.tenant_id = $1 limit 1),
+                    (select u.id from cybernetic.units u where u.tenant_id = $1 and u.parent_id is null),
+                    'stale_state', 'warning', '{}', 'm'`,
+    appendOnly: true,
+  },
+  indicators: {
+    insert: `insert into cybernetic.indicators (tenant_id, unit_id, name)
+             select $1, (select u.id from cybernetic.units u where u.tenant_id = $1 and u.parent_id is null),
+                    gen_random_uuid()::text`,
+    noDelete: true,
+  },
+  indicator_targets: {
+    insert: `insert into cybernetic.indicator_targets (tenant_id, indicator_id, effective_from, capability, potentiality)
+             select $1, (select i.id from cybernetic.indicators i where i.tenant_id = $1 limit 1),
+                    now() - random() * interval '1000 days', 1, 2`,
+    appendOnly: true,
+  },
+  indicator_readings: {
+    insert: `insert into cybernetic.indicator_readings (tenant_id, indicator_id, at, actuality, capability, potentiality,
+                                                         productivity, latency, performance, smoothed, status)
+             select $1, (select i.id from cybernetic.indicators i where i.tenant_id = $1 limit 1),
+                    now() - random() * interval '1000 days', 1, 1, 2, 1, 0.5, 0.5, 1, 'warmup'`,
+    appendOnly: true,
+  },
+  alerts: {
+    insert: `insert into cybernetic.alerts (tenant_id, unit_id, level_unit_id, severity, message, key, raised_at, updated_at)
+             select $1, r.id, r.id, 'pain', 'm', gen_random_uuid()::text, now(), now()
+               from (select (select u.id from cybernetic.units u where u.tenant_id = $1 and u.parent_id is null) as id) r`,
+    noDelete: true,
   },
   tenants: {
     insert: `insert into cybernetic.tenants (id, name, slug) values ($1, 'x', 'x-' || substr(md5(random()::text), 1, 12))`,
@@ -235,14 +297,21 @@ describe("row-level security", () => {
       select p.proname from pg_proc p where p.pronamespace = 'cybernetic'::regnamespace and p.prosecdef
          and has_function_privilege(current_user, p.oid, 'execute') order by 1`.execute(ctx.db);
     expect(rows.map((r) => r.proname)).toEqual([
+      "active_tenant_ids",
+      "due_alerts",
       "event_bounds",
       "expired_artifacts",
+      "indicator_latest",
+      "indicator_overview",
       "list_tenants",
       "publish_events",
       "purge_events",
+      "purge_idempotency_keys",
+      "purge_telegram_state",
       "purge_telegram_updates",
       "read_events",
       "resolve_api_key",
+      "telegram_reserve_send",
       "tenant_id_by_slug",
       "unpublished_events",
     ]);

@@ -195,10 +195,11 @@ describe("system states", () => {
         version = (await ctx.platform.systems.update(t, 5, { state: { n }, version })).version;
       }
       const events = await stateEvents(t);
+      const unitId = (await ctx.platform.units.root(t)).id;
       expect(events.map((e) => e.data)).toEqual([
-        { system: 5, version: 2, previousVersion: 1 },
-        { system: 5, version: 3, previousVersion: 2 },
-        { system: 5, version: 4, previousVersion: 3 },
+        { system: 5, version: 2, previousVersion: 1, unitId },
+        { system: 5, version: 3, previousVersion: 2, unitId },
+        { system: 5, version: 4, previousVersion: 3, unitId },
       ]);
       expect(events.every((e) => e.tenant_id === t && e.type === "system.state_changed")).toBe(true);
       // One transaction per update: each event's transaction is the one that wrote the history row.
@@ -291,6 +292,7 @@ describe("system states", () => {
         system: 3,
         version: patched.version,
         previousVersion: patched.version - 1,
+        unitId: patched.unitId,
       });
     });
 

@@ -29,7 +29,11 @@ describe("withTenant on a pipelined connection", () => {
     beforeAll(async () => {
       const proxied = await HoldingProxy.forUrl(ctx.database.appUrl);
       proxy = proxied.proxy;
-      db = createDatabase({ url: proxied.url, poolSize: 1 });
+      db = createDatabase({
+        url: proxied.url,
+        pooler: ctx.database.pooled ? "transaction" : "auto",
+        poolSize: 1,
+      });
       // Open the one connection first, so only the transaction's own messages are watched below.
       await withTenant(db, a, async (trx) => sql`select 1`.execute(trx));
     });
@@ -52,9 +56,12 @@ describe("withTenant on a pipelined connection", () => {
       );
       // Every answer is held: the statement can only be on the wire if it was sent without waiting.
       await until(() => proxy.sent.includes(marker), "the statement to be sent while BEGIN is unanswered");
-      // BEGIN, then the prepared context statement bound to the tenant id, then the read.
+      // BEGIN, then the context statement bound to the tenant id (prepared: its name; behind a
+      // transaction pooler: its text, unnamed), then the read.
       const beginAt = proxy.sent.indexOf("begin read only");
-      const contextAt = proxy.sent.indexOf("cybernetic_tenant_context");
+      const contextAt = proxy.sent.indexOf(
+        ctx.database.pooled ? "set_config('app.tenant_id'" : "cybernetic_tenant_context",
+      );
       const tenantAt = proxy.sent.indexOf(a, contextAt);
       expect(beginAt).toBeGreaterThanOrEqual(0);
       expect(contextAt).toBeGreaterThan(beginAt);
@@ -104,7 +111,7 @@ describe("withTenant on a pipelined connection", () => {
   });
 
   it("a failing statement rolls back the whole transaction and the connection comes back clean", async () => {
-    const one = createDatabase({ url: ctx.database.appUrl, poolSize: 1 });
+    const one = createDatabase({ url: ctx.database.appUrl, directUrl: ctx.database.directUrl, poolSize: 1 });
     try {
       const title = `rolled-back-${Date.now()}`;
       await expect(

@@ -3,6 +3,8 @@ import { type EventHandler, H3 } from "h3";
 import type { Registry } from "prom-client";
 import { type GatewayConfig, type ResolvedGatewayConfig, resolveGatewayConfig } from "./config.js";
 import type { GatewayQueue, GatewayStorage } from "./gateway-dependencies.js";
+import { createSseHub } from "./internal/sse-hub.js";
+import { createStreamTokens } from "./internal/stream-token.js";
 import { createLogger } from "./logger.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { createAuthenticator } from "./middleware/authenticate.js";
@@ -14,6 +16,7 @@ import type { PolicyEvaluator } from "./policy-evaluator.js";
 import { createReadiness } from "./readiness.js";
 import type { AnyRoute, RouteMethod } from "./route-definition.js";
 import { routeTable } from "./routes/index.js";
+import { createTelegramTargets } from "./routes/telegram.js";
 import { type ServedGateway, type ServeOptions, serveGateway } from "./serve-gateway.js";
 
 /** What `createGateway` needs. Only `platform` is required. */
@@ -30,7 +33,10 @@ export interface GatewayOptions {
    * use `platform.artifacts` (build the platform with the same adapter); without it they answer 503.
    */
   storage?: GatewayStorage;
-  /** The event bus, for the SSE stream (a later change); accepted now so hosts can wire it once. */
+  /**
+   * The event bus (started by the host), for `GET /v1/events`; without it the stream answers 503. The
+   * gateway subscribes once and fans out to its streams; it does not start or stop the bus.
+   */
   bus?: EventBus;
   /** Registry for the gateway's metrics; default: a new one (never prom-client's global registry). */
   registry?: Registry;
@@ -85,6 +91,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.registry ? { registry: options.registry } : {}),
     db: platform.db,
     ...(queue ? { queue } : {}),
+    indicatorSeries: config.metricsIndicatorSeries,
   });
   const authenticator = createAuthenticator({
     apiKeys: platform.apiKeys,
@@ -99,8 +106,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     cors: createCors(config.corsOrigins),
     bodyLimitBytes: config.bodyLimitBytes,
     metricsToken: config.metricsToken,
+    idempotency: platform.idempotency,
   });
-  const readiness = createReadiness({ db: platform.db, storage, queue, timeoutMs: config.readyTimeoutMs });
+  const readiness = createReadiness({
+    db: platform.db,
+    storage,
+    queue,
+    timeoutMs: config.readyTimeoutMs,
+    onReport: (report) => metrics.readiness(report),
+  });
+
+  const { tokenSecret, ...streamConfig } = config.events;
+  const hub = options.bus && createSseHub({ bus: options.bus, metrics, logger, config: streamConfig });
+  const secret = tokenSecret ?? config.adminKey;
+  const tokens = createStreamTokens({
+    ...(secret !== undefined ? { secret } : {}),
+    ttlSeconds: streamConfig.tokenTtlSeconds,
+  });
 
   let routes: AnyRoute[] = [];
   let document: ReturnType<typeof buildOpenApiDocument> | undefined;
@@ -120,6 +142,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     openapi: () => JSON.stringify(openapi()),
     startedAt: performance.now(),
     draining: () => pipeline.tracker.draining,
+    events: { hub, tokens },
+    telegram: {
+      config: config.telegram,
+      targets: createTelegramTargets(
+        (slug) => platform.telegram.webhookTarget(slug),
+        config.apiKeyCacheTtlMs,
+      ),
+    },
   });
 
   const app = new H3({
@@ -151,6 +181,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           app,
           tracker: pipeline.tracker,
           defaultTimeoutMs: config.shutdownTimeoutMs,
+          defaultDrainMs: config.shutdownDrainMs,
+          headersTimeoutMs: config.headersTimeoutMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+          beforeStop: () => hub?.close(),
           onClose: async () => {},
           onClientError: (info) => logger.warn(info, "malformed request rejected by the HTTP parser"),
         },

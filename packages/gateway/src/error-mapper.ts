@@ -1,4 +1,4 @@
-import { CyberneticError, type Logger } from "@cybernetic/core";
+import { CyberneticError, databaseUnavailable, isConnectionError, type Logger } from "@cybernetic/core";
 import { HTTPError } from "h3";
 import { type HeaderPair, Reply } from "./internal/reply.js";
 
@@ -63,6 +63,9 @@ export function mapError(error: unknown, context: ErrorContext, logger: Logger):
     known = new CyberneticError(error.status === 404 ? "not_found" : "validation_failed", error.message, {
       status: error.status,
     });
+  } else if (isConnectionError(error)) {
+    // The database went away under a query that did not go through core's mapping (a pool query).
+    known = databaseUnavailable(error);
   } else known = dataException(error);
 
   // A catalog error with a 5xx status other than 503 is still a server fault: its message may describe
@@ -88,8 +91,9 @@ export function mapError(error: unknown, context: ErrorContext, logger: Logger):
     return new Reply(500, body);
   }
   if (known.status >= 500) {
+    // One line, no stack: during an outage every request says the same thing, and the reason is in it.
     logger.warn(
-      { err: known, requestId: context.requestId, route: context.route, tenantId: context.tenantId },
+      { code: known.code, requestId: context.requestId, route: context.route, tenantId: context.tenantId },
       known.message,
     );
   }

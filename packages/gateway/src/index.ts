@@ -10,26 +10,32 @@ export { runCli } from "./cli/run-cli.js";
 export {
   ConfigError,
   type CyberneticConfig,
+  type EventStreamSettings,
   environmentSchema,
+  eventStreamConfigSchema,
   type GatewayConfig,
+  gatewayConfigSchema,
   type LogLevel,
   loadConfig,
   type RateLimitConfig,
   type ResolvedGatewayConfig,
+  rateLimitConfigSchema,
   resolveGatewayConfig,
-  type StorageConfig,
 } from "./config.js";
 // The gateway
 export { createGateway, type Gateway, type GatewayOptions, type RouteInfo } from "./create-gateway.js";
 
 // Embedded PostgreSQL (the CLI's default)
 export {
+  EmbeddedPostgresError,
   type EmbeddedPostgresHandle,
   type EmbeddedPostgresOptions,
   freePort,
   startEmbeddedPostgres,
 } from "./embedded/embedded-postgres.js";
-export type { GatewayQueue, GatewayStorage, JobInfo } from "./gateway-dependencies.js";
+export type { GatewayJob, GatewayQueue, GatewayStorage } from "./gateway-dependencies.js";
+export { EVENT_CURSOR_HEADER } from "./internal/event-cursor.js";
+export { DEFAULT_EVENT_STREAM, type DisconnectReason, type EventStreamConfig } from "./internal/sse-hub.js";
 export { type CreateLoggerOptions, createLogger } from "./logger.js";
 // Metrics and OpenAPI
 export {

@@ -1,5 +1,6 @@
 import pino from "pino";
 import type { LogLevel } from "./config.js";
+import { serializeError } from "./internal/serialize-error.js";
 import { RAW_WRITER } from "./middleware/access-log.js";
 
 /** Options of `createLogger`. */
@@ -35,7 +36,7 @@ export function createLogger(options: CreateLoggerOptions = {}): pino.Logger {
       level: options.level ?? "info",
       base: { service: "cybernetic" },
       formatters: { level: (label) => ({ level: label }) },
-      serializers: { err: pino.stdSerializers.err },
+      serializers: { err: serializeError },
     },
     destination,
   );

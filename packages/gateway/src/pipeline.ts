@@ -8,6 +8,7 @@
  *  5. rate limit      token bucket per API key id; 429 with `retry-after`
  *  6. body size       413 on `Content-Length` over the limit, and again while streaming
  *  7. content type    415 for a non-JSON body on a JSON route
+ *     idempotency     a tenant POST with `Idempotency-Key` runs once; a retry replays the stored answer
  *  8. CORS            headers for configured origins (preflights are answered before auth)
  *  9. security headers
  * 10. the route
@@ -18,7 +19,14 @@
  * to every response, including errors raised by earlier stages, so a browser can read a 401.
  */
 import type { ServerResponse } from "node:http";
-import { CyberneticError, type Logger } from "@cybernetic/core";
+import {
+  assertIdempotencyKey,
+  CyberneticError,
+  type IdempotencyService,
+  idempotencyFingerprint,
+  type Json,
+  type Logger,
+} from "@cybernetic/core";
 import { type EventHandler, getQuery, type H3Event } from "h3";
 import { mapError } from "./error-mapper.js";
 import { parseJsonBody } from "./internal/parse-json-body.js";
@@ -33,7 +41,12 @@ import type { Cors } from "./middleware/cors.js";
 import type { RateLimiter } from "./middleware/rate-limiter.js";
 import { requestIdOf } from "./middleware/request-id.js";
 import { SECURITY_HEADERS } from "./middleware/security-headers.js";
-import type { AnyRoute, RouteContext } from "./route-definition.js";
+import {
+  type AnyRoute,
+  acceptsIdempotencyKey,
+  IDEMPOTENCY_KEY_HEADER,
+  type RouteContext,
+} from "./route-definition.js";
 
 /** What the pipeline needs. */
 export interface PipelineOptions {
@@ -44,6 +57,8 @@ export interface PipelineOptions {
   cors: Cors;
   bodyLimitBytes: number;
   metricsToken: string | undefined;
+  /** Honours `Idempotency-Key` on tenant POSTs when given (the platform's service). */
+  idempotency?: IdempotencyService;
 }
 
 /** Requests in flight, and whether the server is draining (then responses ask clients to reconnect). */
@@ -79,6 +94,9 @@ interface RequestState {
   keyId: string | undefined;
 }
 
+const EMPTY = Buffer.alloc(0);
+const REPLAYED = ["idempotent-replayed", "true"] as const;
+
 const isPromise = (value: unknown): value is Promise<unknown> =>
   typeof (value as Promise<unknown> | null)?.then === "function";
 
@@ -97,7 +115,7 @@ const METRICS_UNAUTHORIZED = () =>
  * ```
  */
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { logger, metrics, authenticator, rateLimiter, cors, bodyLimitBytes } = options;
+  const { logger, metrics, authenticator, rateLimiter, cors, bodyLimitBytes, idempotency } = options;
   const corsEnabled = cors.enabled;
   const accessLog = createAccessLog(logger);
   const base: string[] = SECURITY_HEADERS.flat();
@@ -132,7 +150,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     state: RequestState,
     reply: Reply,
     record: (status: number, seconds: number) => void,
-  ): Response | typeof HANDLED => {
+  ): Response | typeof HANDLED | Promise<typeof HANDLED> => {
     const headers = base.slice();
     headers.push("x-request-id", state.requestId);
     if (corsEnabled)
@@ -173,6 +191,49 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   const toReply = (value: unknown): Reply => (value instanceof Reply ? value : new Reply(200, value));
 
+  /**
+   * Runs a tenant POST at most once per `Idempotency-Key`: the first attempt runs and its JSON answer is
+   * stored; a retry with the same request gets that answer again (`idempotent-replayed: true`). A failed
+   * attempt releases the key unless its effect had already committed (the mark commits with the effect,
+   * see core's `withTenant`), so a retry never doubles an effect.
+   */
+  const once = async (
+    event: H3Event,
+    state: RequestState,
+    key: string,
+    body: Buffer,
+    handler: () => unknown,
+  ): Promise<Reply> => {
+    const service = idempotency as IdempotencyService;
+    const tenantId = state.tenantId as string;
+    const fingerprint = idempotencyFingerprint("POST", `${event.url.pathname}${event.url.search}`, body);
+    const claim = await service.begin(tenantId, key, fingerprint);
+    if (claim.state === "replay") {
+      return new Reply(claim.response.status, claim.response.body ?? undefined, [REPLAYED]);
+    }
+    let reply: Reply;
+    try {
+      reply = toReply(await service.run(tenantId, key, async () => handler()));
+    } catch (error) {
+      // When this fails too (the database is gone), the key's lease runs out and a retry may take over.
+      await service.abandon(tenantId, key).catch(() => {});
+      throw error;
+    }
+    if (reply.contentType !== undefined || reply.status >= 500) {
+      await service.abandon(tenantId, key).catch(() => {});
+      return reply;
+    }
+    await service
+      .complete(tenantId, key, { status: reply.status, body: (reply.body ?? null) as Json })
+      .catch((error: unknown) =>
+        logger.warn(
+          { requestId: state.requestId, tenantId, reason: String((error as Error)?.message).split("\n")[0] },
+          "idempotency: the answer could not be stored; a retry will be told the request took effect",
+        ),
+      );
+    return reply;
+  };
+
   /** Runs `fn` and finishes the request, staying synchronous when nothing along the way is async. */
   const settle = (
     event: H3Event,
@@ -202,7 +263,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const scope = def.scope ?? (def.method === "GET" || def.method === "HEAD" ? "read" : "write");
     const bodyRequired = def.body !== undefined && def.bodyRequired !== false;
     const needsKey = def.auth === "admin" || def.auth === "tenant";
-    const routeBodyLimit = def.streamBody?.bodyLimitBytes ?? bodyLimitBytes;
+    const jsonBodyLimit = def.bodyLimitBytes ?? bodyLimitBytes;
+    const routeBodyLimit = def.streamBody?.bodyLimitBytes ?? jsonBodyLimit;
+    const idempotent = idempotency !== undefined && acceptsIdempotencyKey(def);
 
     const afterAuth = (event: H3Event, state: RequestState, principal: Principal | undefined) => {
       // Tenant context and rate limit.
@@ -232,15 +295,35 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         params,
         query: def.query ? (getQuery(event) as Record<string, string | string[]>) : {},
         body: undefined,
+        locals: undefined,
       };
-      if (def.body === undefined) return def.handler(ctx);
-      const present = hasBody(event);
-      if (present) assertJsonContentType(headers.get("content-type"));
-      else if (!bodyRequired) return def.handler(ctx);
-      const raw = present ? readBodyLimited(event, bodyLimitBytes) : Promise.resolve(Buffer.alloc(0));
-      return raw.then((buffer) => {
-        ctx.body = parseJsonBody(buffer);
-        return def.handler(ctx);
+      const idempotencyKey =
+        idempotent && principal?.kind === "tenant" ? headers.get(IDEMPOTENCY_KEY_HEADER) : null;
+      if (idempotencyKey !== null) assertIdempotencyKey(idempotencyKey);
+      const invoke = (buffer: Buffer) =>
+        idempotencyKey === null
+          ? def.handler(ctx)
+          : once(event, state, idempotencyKey, buffer, () => def.handler(ctx));
+      const withBody = () => {
+        if (def.body === undefined) return invoke(EMPTY);
+        const present = hasBody(event);
+        if (present) assertJsonContentType(headers.get("content-type"));
+        else if (!bodyRequired) return invoke(EMPTY);
+        const raw = present ? readBodyLimited(event, jsonBodyLimit) : Promise.resolve(EMPTY);
+        return raw.then((buffer) => {
+          ctx.body = parseJsonBody(buffer);
+          return invoke(buffer);
+        });
+      };
+      if (def.beforeBody === undefined) return withBody();
+      const locals = def.beforeBody(ctx);
+      if (!isPromise(locals)) {
+        ctx.locals = locals;
+        return withBody();
+      }
+      return locals.then((value) => {
+        ctx.locals = value;
+        return withBody();
       });
     };
 
@@ -254,6 +337,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         }
         if (!needsKey) return afterAuth(event, state, undefined);
         const headers = event.req.headers;
+        const token =
+          def.queryToken !== undefined && !headers.has("authorization") && !headers.has("x-api-key")
+            ? event.url.searchParams.get("token")
+            : null;
+        if (token !== null) return afterAuth(event, state, def.queryToken?.(token, scope));
         const principal = authenticator.authenticate(
           headers.get("authorization"),
           headers.get("x-api-key"),

@@ -1,4 +1,4 @@
-import type { CyberneticEvent, Policy, PolicyAction } from "@cybernetic/core";
+import type { EventEnvelope, Policy, PolicyAction } from "@cybernetic/core";
 
 /** What a full policy evaluation (the workers' S5 engine) reports for one event. */
 export interface PolicyEvaluationOutcome {
@@ -17,5 +17,5 @@ export interface PolicyEvaluationOutcome {
  */
 export type PolicyEvaluator = (
   policy: Policy,
-  event: CyberneticEvent,
+  event: EventEnvelope,
 ) => PolicyEvaluationOutcome | Promise<PolicyEvaluationOutcome>;

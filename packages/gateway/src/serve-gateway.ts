@@ -1,9 +1,24 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
+import { Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { CyberneticError } from "@cybernetic/core";
 import { type H3, serve } from "h3";
 import { requestIdOf } from "./middleware/request-id.js";
 import type { RequestTracker } from "./pipeline.js";
+
+/**
+ * How long a connection accepted during shutdown may take to send its request before it is closed as
+ * idle (its request is usually already in the socket buffer: this only covers the parse).
+ */
+const FRESH_CONNECTION_GRACE_MS = 1_000;
+
+/** Node requires requestTimeout ≥ headersTimeout unless it is 0 (off). */
+const requestTimeoutFor = (target: ServeTarget) => {
+  const request = target.requestTimeoutMs ?? 300_000;
+  return request === 0 ? 0 : Math.max(request, target.headersTimeoutMs ?? 10_000);
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Options of `Gateway.serve`. */
 export interface ServeOptions {
@@ -19,11 +34,16 @@ export interface ServedGateway {
   url: string;
   port: number;
   /**
-   * Graceful stop: stops accepting connections, lets in-flight requests finish (responses then carry
-   * `connection: close`), closes idle keep-alive connections, and after `timeoutMs` cuts whatever is left.
+   * Graceful stop, within `timeoutMs` in all (a hard ceiling):
+   * 1. draining: `/ready` answers 503 and every response carries `connection: close`; for `drainMs` the
+   *    server keeps accepting, so a load balancer has time to see it and stop sending;
+   * 2. connections already waiting in the kernel's accept queue are accepted and answered, not reset;
+   * 3. the listener closes; idle keep-alive connections close at once, new ones once they had a moment
+   *    to send their request; in-flight requests finish;
+   * 4. whatever is left when `timeoutMs` runs out is cut.
    * Resolves once the server is closed; calling it twice returns the same promise.
    */
-  close(options?: { timeoutMs?: number }): Promise<void>;
+  close(options?: { timeoutMs?: number; drainMs?: number }): Promise<void>;
 }
 
 /** Internal: the pieces `serveGateway` needs from the gateway. */
@@ -31,7 +51,15 @@ export interface ServeTarget {
   app: H3;
   tracker: RequestTracker;
   defaultTimeoutMs: number;
-  /** Run after the server closed (e.g. ending SSE streams with a final event). */
+  /** Default `drainMs` of `close()`. */
+  defaultDrainMs?: number;
+  /** Node's `headersTimeout` (ms): a request head must arrive within it, or 408. */
+  headersTimeoutMs?: number;
+  /** Node's `requestTimeout` (ms; 0 for none): the whole request must arrive within it. */
+  requestTimeoutMs?: number;
+  /** Run once draining is over, before the listener closes (ends SSE streams with a final event). */
+  beforeStop?(): void;
+  /** Run after the server closed. */
   onClose(): Promise<void>;
   /** Told about a request Node's HTTP parser rejected before the app saw it (answered by `serveGateway`). */
   onClientError?(info: { requestId: string; status: number; reason: string }): void;
@@ -84,7 +112,7 @@ export function answerClientError(
         ? [408, "the request was not received in time"]
         : [400, `the HTTP request is malformed (${reason})`];
   const requestId = requestIdOf(undefined);
-  const { headers, body } = closingError(requestId, message, { reason });
+  const { headers, body } = closingError(requestId, message, { reason: reason.toLowerCase() });
   const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join("")}\r\n${body}`);
   return { requestId, status, reason };
@@ -101,8 +129,15 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
     hostname: options.host ?? "127.0.0.1",
     silent: true,
     gracefulShutdown: false,
-    // The pipeline refuses a Host-less HTTP/1.1 request itself, with a JSON error (Node's is a bare 400).
-    node: { requireHostHeader: false },
+    node: {
+      // The pipeline refuses a Host-less HTTP/1.1 request itself, with a JSON error (Node's is a bare 400).
+      requireHostHeader: false,
+      // Slow clients: Node's defaults (a 60 s head timeout, checked every 30 s) let one hold a connection
+      // for 90 s. A timed-out request is answered 408 in the API's shape (answerClientError).
+      headersTimeout: target.headersTimeoutMs ?? 10_000,
+      requestTimeout: requestTimeoutFor(target),
+      connectionsCheckingInterval: 1_000,
+    },
   });
   await server.ready();
   const node = server.node?.server as Server | undefined;
@@ -129,24 +164,63 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
 
-  const close = async (timeoutMs: number) => {
-    target.tracker.draining = true;
-    const closed = new Promise<void>((resolve) => node.close(() => resolve()));
-    node.closeIdleConnections();
-    // Keep-alive connections become idle as their last response finishes; close them as they do.
-    const sweep = setInterval(() => node.closeIdleConnections(), 50);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  // Every connection, with what it has done, so shutdown can tell an idle keep-alive connection (close
+  // it) from one just accepted whose request is still in the socket buffer (let it be read and answered).
+  const sockets = new Map<Socket, { acceptedAt: number; served: number; inFlight: number }>();
+  let accepted = 0;
+  node.on("connection", (socket: Socket) => {
+    accepted++;
+    sockets.set(socket, { acceptedAt: Date.now(), served: 0, inFlight: 0 });
+    socket.once("close", () => sockets.delete(socket));
+  });
+  node.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const info = sockets.get(req.socket as Socket);
+    if (info === undefined) return;
+    info.served++;
+    info.inFlight++;
+    res.once("close", () => {
+      info.inFlight--;
     });
+  });
+
+  const close = async (timeoutMs: number, drainMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    target.tracker.draining = true;
+    // 1. Draining: still accepting (and answering with `connection: close`) while /ready says 503.
+    if (drainMs > 0) await sleep(Math.min(drainMs, left()));
+    // 2. The accept queue: libuv accepts what is pending each time the loop polls; wait until a few polls
+    // in a row bring nothing new (bounded), so closing the listener resets nobody who already connected.
+    for (let quiet = 0, rounds = 0; quiet < 3 && rounds < 30 && left() > 0; rounds++) {
+      const before = accepted;
+      await sleep(Math.min(5, left()));
+      quiet = accepted === before ? quiet + 1 : 0;
+    }
+    // 3. Stop listening. (http.Server#close would also close every connection it considers idle at once,
+    // including ones accepted a moment ago whose request has not been parsed yet: those would be reset.)
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(node, () => resolve()));
+    target.beforeStop?.();
+    const sweep = () => {
+      const now = Date.now();
+      for (const [socket, info] of sockets) {
+        if (info.inFlight > 0) continue;
+        if (info.served > 0 || now - info.acceptedAt >= FRESH_CONNECTION_GRACE_MS) socket.destroy();
+      }
+    };
+    sweep();
+    const sweeper = setInterval(sweep, 25);
+    let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       Promise.all([closed, target.tracker.idle()]).then(() => "closed" as const),
-      deadline,
+      new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), left());
+      }),
     ]);
-    clearInterval(sweep);
+    clearInterval(sweeper);
     clearTimeout(timer);
     if (outcome === "timeout") {
       node.closeAllConnections();
+      for (const socket of sockets.keys()) socket.destroy();
       await closed;
     }
     await target.onClose();
@@ -156,7 +230,10 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
     url: `http://${host}:${address.port}`,
     port: address.port,
     close(options) {
-      closing ??= close(options?.timeoutMs ?? target.defaultTimeoutMs);
+      closing ??= close(
+        options?.timeoutMs ?? target.defaultTimeoutMs,
+        options?.drainMs ?? target.defaultDrainMs ?? 0,
+      );
       return closing;
     },
   };

@@ -39,7 +39,11 @@ describe("createAuthenticator: cache invalidation", () => {
   beforeAll(async () => {
     const proxied = await HoldingProxy.forUrl(ctx.database.appUrl);
     proxy = proxied.proxy;
-    lookUpDb = createDatabase({ url: proxied.url, poolSize: 2 });
+    lookUpDb = createDatabase({
+      url: proxied.url,
+      pooler: ctx.database.pooled ? "transaction" : "auto",
+      poolSize: 2,
+    });
     // Open both connections now: a connection opened while answers are held could not finish starting.
     await Promise.all([0, 1].map(() => sql`select pg_sleep(0.05)`.execute(lookUpDb)));
     authenticator = createAuthenticator({

@@ -238,7 +238,7 @@ describe("a request Node's HTTP parser rejects", () => {
     expect(res.headers["content-type"]).toBe("application/json");
     expect(res.headers.connection).toBe("close");
     expect(res.body.error.code).toBe("validation_failed");
-    expect(res.body.error.details.reason).toMatch(/^HPE_/);
+    expect(res.body.error.details.reason).toMatch(/^hpe_[a-z_]+$/);
     expectJsonError(res, res.headers["x-request-id"] ?? null);
     expect(res.serverClosed).toBe(true);
   });

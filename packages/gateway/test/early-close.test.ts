@@ -37,7 +37,11 @@ beforeAll(async () => {
   tenantId = seeded.tenant.id;
   const proxied = await HoldingProxy.forUrl(ctx.database.appUrl);
   proxy = proxied.proxy;
-  proxiedDb = createDatabase({ url: proxied.url, poolSize: 2 });
+  proxiedDb = createDatabase({
+    url: proxied.url,
+    pooler: ctx.database.pooled ? "transaction" : "auto",
+    poolSize: 2,
+  });
   storageRoot = await mkdtemp(join(tmpdir(), "cyb-gw-early-close-"));
   const storage = await createStorage({ driver: "local", root: storageRoot });
   gateway = createGateway({

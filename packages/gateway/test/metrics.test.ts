@@ -37,6 +37,12 @@ beforeAll(async () => {
 const family = (name: string) => families.find((f) => f.name === name);
 
 describe("/metrics", () => {
+  it("shows the triple index as aggregates only unless the operator opts in", () => {
+    expect(family("cybernetic_indicators")?.type).toBe("gauge");
+    expect(family("cybernetic_indicator_index_mean")?.type).toBe("gauge");
+    expect(family("cybernetic_indicator_index")).toBeUndefined();
+  });
+
   it("requires the bearer token when METRICS_TOKEN is set", async () => {
     const anonymous = await h.request("/metrics");
     expect(anonymous.status).toBe(401);

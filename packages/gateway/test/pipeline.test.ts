@@ -4,7 +4,7 @@
  */
 import { Writable } from "node:stream";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { createDatabase, createPlatform } from "../../core/src/index.ts";
 import { createGateway, freePort } from "../src/index.ts";
@@ -123,57 +123,89 @@ describe("API key cache", () => {
   });
 });
 
-describe("unexpected errors", () => {
+/** A gateway over `url`, its log lines, and its close. */
+async function gatewayOver(url: string) {
   const lines: Record<string, unknown>[] = [];
-  let url = "";
-  let close: () => Promise<void> = async () => {};
-
-  beforeAll(async () => {
-    // A gateway whose database does not answer: every query fails with a driver error (ECONNREFUSED),
-    // not a catalog error.
-    const db = createDatabase({
-      url: `postgres://nobody:secret@127.0.0.1:${await freePort()}/none`,
-      poolSize: 1,
-      connectionTimeoutMs: 1000,
-    });
-    const logger = pino(
-      { level: "info" },
-      new Writable({
-        write(chunk, _e, cb) {
-          for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
-          cb();
-        },
-      }),
-    );
-    const gateway = createGateway({
-      platform: createPlatform({ db }),
-      config: { adminKey: ADMIN_KEY },
-      logger,
-    });
-    const server = await gateway.serve({ port: 0 });
-    url = server.url;
-    close = async () => {
+  const db = createDatabase({ url, poolSize: 1, connectionTimeoutMs: 1000 });
+  const logger = pino(
+    { level: "info" },
+    new Writable({
+      write(chunk, _e, cb) {
+        for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
+        cb();
+      },
+    }),
+  );
+  const gateway = createGateway({
+    platform: createPlatform({ db }),
+    config: { adminKey: ADMIN_KEY },
+    logger,
+  });
+  const server = await gateway.serve({ port: 0 });
+  return {
+    url: server.url,
+    lines,
+    close: async () => {
       await server.close();
       await db.destroy();
-    };
+    },
+  };
+}
+
+describe("unexpected errors", () => {
+  let gw: Awaited<ReturnType<typeof gatewayOver>>;
+  beforeAll(async () => {
+    // A database that answers but has no platform schema: the query fails with an error that is neither
+    // the caller's fault nor a lost connection (42P01/3F000), i.e. a server fault.
+    const admin = new URL(inject("database").adminUrl);
+    admin.pathname = "/postgres";
+    gw = await gatewayOver(admin.toString());
   });
-  afterAll(() => close());
+  afterAll(() => gw.close());
 
   it("answer 500 with the request id, log the stack, and never send it", async () => {
-    const res = await request(url, "/v1/tenants", { key: ADMIN_KEY, headers: { "x-request-id": "boom-1" } });
-    expect(res.text).not.toContain("secret");
+    const res = await request(gw.url, "/v1/tenants", {
+      key: ADMIN_KEY,
+      headers: { "x-request-id": "boom-1" },
+    });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({
       error: { code: "internal", message: "internal error; quote request id boom-1 when reporting it" },
       requestId: "boom-1",
     });
     expect(res.text).not.toContain("at ");
-    const logged = lines.find((l) => l.requestId === "boom-1" && l.msg === "unhandled error");
-    expect((logged?.err as { stack?: string })?.stack).toContain("Error");
+    expect(res.text).not.toContain("cybernetic.");
+    const logged = gw.lines.find((l) => l.requestId === "boom-1" && l.msg === "unhandled error");
+    expect((logged?.err as { stack?: string })?.stack).toMatch(/\n\s+at /);
+  });
+});
+
+describe("a database that does not answer", () => {
+  let gw: Awaited<ReturnType<typeof gatewayOver>>;
+  beforeAll(async () => {
+    // Every query fails with a driver error (ECONNREFUSED): the database is unavailable, not broken.
+    gw = await gatewayOver(`postgres://nobody:secret@127.0.0.1:${await freePort()}/none`);
+  });
+  afterAll(() => gw.close());
+
+  it("answers 503 unavailable with retry-after, never 500, and logs one warning line", async () => {
+    const res = await request(gw.url, "/v1/tenants", {
+      key: ADMIN_KEY,
+      headers: { "x-request-id": "down-1" },
+    });
+    expect(res.text).not.toContain("secret");
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("unavailable");
+    expect(res.body.error.message).toContain("ECONNREFUSED");
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    const logged = gw.lines.filter((l) => l.requestId === "down-1" && Number(l.level) >= 40);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.level).toBe(40);
+    expect(logged[0]?.err).toBeUndefined();
   });
 
   it("/ready names the database as failing", async () => {
-    const res = await request(url, "/ready");
+    const res = await request(gw.url, "/ready");
     expect(res.status).toBe(503);
     expect(res.body.error.details.failing).toEqual(["database"]);
   });

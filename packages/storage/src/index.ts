@@ -38,6 +38,7 @@ export {
 } from "./storage-config.js";
 // Errors
 export {
+  isStorageWriteFailure,
   StorageError,
   type StorageErrorCode,
   type StorageErrorOptions,

@@ -52,7 +52,7 @@ import type {
   StorageAdapter,
   StorageBody,
 } from "./storage-adapter.js";
-import { StorageError } from "./storage-error.js";
+import { isStorageWriteFailure, StorageError } from "./storage-error.js";
 import { keyProblem, validateKey } from "./validate-key.js";
 
 /**
@@ -654,17 +654,32 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     },
 
     async check(): Promise<void> {
+      // Reads first: a store whose objects cannot be reached is unavailable.
       await guard("pass its readiness check", async () => {
+        if (!(await stat(objectsDir)).isDirectory()) throw new Error(`${objectsDir} is not a directory`);
+      });
+      // Then a write: one that fails for want of space (or a read-only mount) leaves reads working, so it is
+      // reported as `writable: false` (a degraded store, see isStorageWriteFailure).
+      try {
         const probe = join(tempDir, `${TEMP_PREFIX}check-${randomUUID()}${TEMP_SUFFIX}`);
         const file = await open(probe, "wx", 0o600);
         try {
           await writeFully(file, Buffer.from("ok"), 0);
+          await file.sync();
         } finally {
           await file.close();
           await rm(probe, { force: true });
         }
-        if (!(await stat(objectsDir)).isDirectory()) throw new Error(`${objectsDir} is not a directory`);
-      });
+      } catch (error) {
+        const wrapped = unavailableError(error, DRIVER, "write its readiness probe");
+        if (isStorageWriteFailure(wrapped)) {
+          throw new StorageError("storage_unavailable", wrapped.message, {
+            cause: error,
+            details: { ...wrapped.details, writable: false },
+          });
+        }
+        throw wrapped;
+      }
     },
   };
 }

@@ -319,6 +319,9 @@ export interface StorageAdapter {
 
   /**
    * Readiness: resolves when the store is reachable and writable, throws `storage_unavailable` when not.
+   * A store that can be read but not written (a full disk, a read-only mount) throws with
+   * `details.writable: false`, so a caller can report it degraded rather than down
+   * (`isStorageWriteFailure`).
    *
    * @example
    * ```ts

@@ -105,3 +105,28 @@ export class StorageError extends Error {
     return typeof value === "object" && value !== null && (value as { [marker]?: unknown })[marker] === true;
   }
 }
+
+/** errno values that mean "the store is there, but takes no more writes". */
+const WRITE_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EFBIG"]);
+
+/**
+ * True when `error` says the store can no longer be written (full disk, quota, read-only file system)
+ * while it may still be read: a degraded store, not a missing one. `check()` reports such a store with
+ * `details.writable: false`; an upload that failed this way carries the errno.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await storage.check();
+ * } catch (error) {
+ *   if (isStorageWriteFailure(error)) reportDegraded(); // reads still work
+ * }
+ * ```
+ */
+export function isStorageWriteFailure(error: unknown): boolean {
+  if (!StorageError.isInstance(error) || error.code !== "storage_unavailable") return false;
+  const details = error.details as { writable?: unknown; errno?: unknown } | undefined;
+  return (
+    details?.writable === false || (typeof details?.errno === "string" && WRITE_ERRNOS.has(details.errno))
+  );
+}

@@ -5,15 +5,29 @@
 
 // Analysis (S4)
 export * from "./analysis/index.js";
+export type { AuditScheduleOptions } from "./jobs/audit.js";
 // Jobs
 export type { ArtifactBlobRemover, HousekeepingOptions } from "./jobs/housekeeping.js";
 export {
+  alertEscalateJob,
+  auditRunJob,
+  auditScheduleJob,
+  type BuiltInJobName,
   builtInJobs,
   episodeAnalyzeJob,
   housekeepingJob,
+  jobNames,
   notificationSendJob,
   policyEvaluateJob,
+  queuePolicyOf,
+  telegramUpdateJob,
 } from "./jobs/index.js";
+export {
+  parseTelegramCommand,
+  reportTitle,
+  type TelegramCommand,
+  type TelegramCommandContext,
+} from "./jobs/telegram-update.js";
 // Notifications and algedonic signals
 export { type AlgedonicSignal, raiseAlgedonic } from "./notify/algedonic.js";
 export { type AddressClass, classifyAddress, isAddressAllowed } from "./notify/classify-address.js";
@@ -34,11 +48,21 @@ export {
   recordNotification,
 } from "./notify/notifications.js";
 export {
+  callTelegramBotApi,
   sendTelegramMessage,
+  type TelegramBotApiOptions,
   type TelegramMessage,
   type TelegramOptions,
   type TelegramResult,
 } from "./notify/telegram.js";
+export { type TelegramApiOptions, type TenantTelegramBot, tenantTelegramBot } from "./notify/telegram-bot.js";
+export {
+  DEFAULT_TELEGRAM_PACING,
+  reserveTelegramSend,
+  type TelegramPacingOptions,
+  type TelegramRate,
+  telegramBotKey,
+} from "./notify/telegram-pacing.js";
 export {
   type ResolvedAddress,
   sendWebhook,
@@ -73,6 +97,7 @@ export {
   type PolicyEpisodeContext,
   type PolicyStateContext,
   type PolicyTenantContext,
+  type PolicyUnitContext,
   redactSettings,
 } from "./policy/policy-context.js";
 export {
@@ -87,31 +112,29 @@ export { type InstallQueueOptions, installQueue } from "./queue/install-queue.js
 export {
   type CyberneticQueue,
   createJobQueue,
-  type JobInfo,
   type JobQueueOptions,
+  type QueuedJob,
   type SendOptions,
 } from "./queue/job-queue.js";
 export {
-  type BuiltInJobName,
   deadLetterQueue,
-  jobNames,
   priorityValues,
   QUEUE_SCHEMA,
   type QueuePolicy,
-  queuePolicies,
-  queuePolicyOf,
 } from "./queue/queues.js";
 // Runtime
 export {
+  type AnyJobDefinition,
   defineJob,
   type JobContext,
   type JobDefinition,
+  type JobSchedule,
   PermanentJobError,
   RetryLaterError,
   type WorkerDependencies,
 } from "./runtime/define-job.js";
+export { isRetryable } from "./runtime/retry-contract.js";
 export {
-  HOUSEKEEPING_CRON,
   type JobOutcome,
   type StartWorkersOptions,
   startWorkers,

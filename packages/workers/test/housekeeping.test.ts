@@ -11,8 +11,8 @@ import {
   type ArtifactBlobRemover,
   builtInJobs,
   type CyberneticQueue,
-  HOUSEKEEPING_CRON,
   type HousekeepingOptions,
+  housekeepingJob,
   startWorkers,
   type WorkerRuntime,
 } from "../src/index.ts";
@@ -94,6 +94,24 @@ describe("housekeeping", () => {
           .values({ tenant_id: tenantId, update_id: updateId, received_at: ago(age) })
           .execute();
       }
+      for (const [chatId, age] of [
+        [1, 49 * HOUR],
+        [2, 1 * HOUR],
+      ] as const) {
+        await trx
+          .insertInto("telegram_chat_limits")
+          .values({ tenant_id: tenantId, chat_id: chatId, tokens: 0, refilled_at: ago(age) })
+          .execute();
+      }
+      for (const [key, age] of [
+        ["kept", 23 * HOUR],
+        ["purged", 25 * HOUR],
+      ] as const) {
+        await trx
+          .insertInto("idempotency_keys")
+          .values({ tenant_id: tenantId, key, fingerprint: Buffer.alloc(32), created_at: ago(age) })
+          .execute();
+      }
       const artifact = (path: string, key: string, backend: string, expiresAt: Date | null) => ({
         ...artifactRecordInput({ path }),
         tenant_id: tenantId,
@@ -140,10 +158,19 @@ describe("housekeeping", () => {
         .execute(),
     );
 
+    // Outgoing pacing slots: one past (an absent row paces the same), one still ahead. No application
+    // role may touch the table; the owner made it.
+    await sql`insert into cybernetic.telegram_send_pacing (key, tat)
+              values ('test:past', now() - interval '1 minute'), ('test:ahead', now() + interval '1 hour')`.execute(
+      ctx.owner,
+    );
+
     const blobs = recordingBlobs("memory");
     expect(await run({ artifactBlobs: blobs })).toEqual({
       events: 3,
       telegramUpdates: 1,
+      telegramState: 2,
+      idempotencyKeys: 1,
       artifacts: 3,
       blobsRemoved: 2,
       artifactErrors: 0,
@@ -157,6 +184,16 @@ describe("housekeeping", () => {
       trx.selectFrom("telegram_updates").select("update_id").orderBy("update_id").execute(),
     );
     expect(updates.map((u) => Number(u.update_id))).toEqual([2, 3]);
+    const buckets = await tenantRows((trx) =>
+      trx.selectFrom("telegram_chat_limits").select("chat_id").execute(),
+    );
+    expect(buckets.map((b) => b.chat_id)).toEqual(["2"]);
+    const { rows: pacing } = await sql<{
+      key: string;
+    }>`select key from cybernetic.telegram_send_pacing where key like 'test:%'`.execute(ctx.owner);
+    expect(pacing.map((p) => p.key)).toEqual(["test:ahead"]);
+    const keys = await tenantRows((trx) => trx.selectFrom("idempotency_keys").select("key").execute());
+    expect(keys.map((k) => k.key)).toEqual(["kept"]);
     const artifacts = await tenantRows((trx) =>
       trx.selectFrom("artifacts").select("path").orderBy("path").execute(),
     );
@@ -217,7 +254,7 @@ describe("housekeeping", () => {
     expect(stuck).toHaveLength(1);
   });
 
-  it("is scheduled on a cron by startWorkers, unless told not to", async () => {
+  it("is scheduled on its definition's cron by startWorkers, unless told not to", async () => {
     runtime = await startWorkers({
       platform: ctx.platform,
       queue,
@@ -225,7 +262,8 @@ describe("housekeeping", () => {
       only: ["housekeeping"],
     });
     const schedules = await queue.boss.getSchedules("housekeeping");
-    expect(schedules.map((s) => s.cron)).toEqual([HOUSEKEEPING_CRON]);
+    expect(housekeepingJob.schedule?.cron).toBe("*/15 * * * *");
+    expect(schedules.map((s) => s.cron)).toEqual([housekeepingJob.schedule?.cron]);
     await runtime.stop();
     await queue.boss.unschedule("housekeeping");
     runtime = await startWorkers({
@@ -233,7 +271,7 @@ describe("housekeeping", () => {
       queue,
       jobs: builtInJobs(),
       only: ["housekeeping"],
-      scheduleHousekeeping: false,
+      schedules: false,
     });
     expect(await queue.boss.getSchedules("housekeeping")).toEqual([]);
   });

@@ -20,9 +20,9 @@ import {
   type CyberneticQueue,
   createJobQueue,
   deadLetterQueue,
-  type JobInfo,
   jobNames,
   QUEUE_SCHEMA,
+  type QueuedJob,
 } from "../src/index.ts";
 import { useQueuePlatform } from "./support/queue-platform.ts";
 
@@ -67,7 +67,7 @@ beforeAll(async () => {
 /** A queue of the test's own on the file's database, started. */
 async function ownQueue(logger?: Logger): Promise<CyberneticQueue> {
   const own = createJobQueue({
-    connectionString: ctx.database.appUrl,
+    connectionString: ctx.database.directUrl,
     poolSize: 1,
     ...(logger ? { logger } : {}),
   });
@@ -87,7 +87,7 @@ async function failureOf(fn: () => Promise<unknown>): Promise<CyberneticError> {
 
 describe("enqueue in the caller's transaction", () => {
   it("creates a job that no one sees until the transaction commits, with its queue's policy", async () => {
-    let seenBeforeCommit: JobInfo | null | undefined;
+    let seenBeforeCommit: QueuedJob | null | undefined;
     const jobId = await withTenant(ctx.db, tenantId, async (trx) => {
       const id = await queue.enqueue(trx, "policy.evaluate", { tenantId, eventId: "1" });
       // pg-boss's own connections are outside the transaction.
@@ -132,15 +132,15 @@ describe("send", () => {
 
   it("holds a job back for startAfterSeconds while an undelayed one is handed out, and keeps its singleton key", async () => {
     const later = await queue.send(
-      "telegram.update",
-      { tenantId, updateId: 1, update: {} },
-      { startAfterSeconds: 3600, singletonKey: "telegram:1" },
+      "notification.send",
+      { tenantId, notificationId: "held" },
+      { startAfterSeconds: 3600, singletonKey: "notify:held" },
     );
-    const now = await queue.send("telegram.update", { tenantId, updateId: 2, update: {} });
-    const fetched = await queue.boss.fetch("telegram.update", { batchSize: 10 });
+    const now = await queue.send("notification.send", { tenantId, notificationId: "due" });
+    const fetched = await queue.boss.fetch("notification.send", { batchSize: 10 });
     expect(fetched.map((job) => job.id)).toEqual([now]);
-    const held = await queue.boss.getJobById("telegram.update", later as string);
-    expect(held).toMatchObject({ state: "created", singletonKey: "telegram:1" });
+    const held = await queue.boss.getJobById("notification.send", later as string);
+    expect(held).toMatchObject({ state: "created", singletonKey: "notify:held" });
     // Due in an hour, not now (with ten minutes to spare for the database's clock).
     expect(held ? new Date(held.startAfter).getTime() : 0).toBeGreaterThan(Date.now() + 50 * 60_000);
   });
@@ -186,7 +186,7 @@ describe("depths", () => {
 describe("check", () => {
   it("passes on a started queue, and reports unavailable (503) before start and after stop", async () => {
     await expect(queue.check()).resolves.toBeUndefined();
-    const own = createJobQueue({ connectionString: ctx.database.appUrl, poolSize: 1 });
+    const own = createJobQueue({ connectionString: ctx.database.directUrl, poolSize: 1 });
     const early = await failureOf(() => own.check());
     expect(CyberneticError.isInstance(early)).toBe(true);
     expect([early.code, early.status, early.message]).toEqual(["unavailable", 503, "job queue unavailable"]);
@@ -198,7 +198,7 @@ describe("check", () => {
 
   it("reports unavailable for a schema where pg-boss is not installed, whose queue does not start", async () => {
     const missing = createJobQueue({
-      connectionString: ctx.database.appUrl,
+      connectionString: ctx.database.directUrl,
       schema: "not_installed",
       poolSize: 1,
     });
@@ -216,7 +216,7 @@ describe("check", () => {
     for (const schema of ["", "Upper", "1st", "a-b", "pgboss; drop schema public", 'x"y']) {
       let error: unknown;
       try {
-        createJobQueue({ connectionString: ctx.database.appUrl, schema });
+        createJobQueue({ connectionString: ctx.database.directUrl, schema });
       } catch (caught) {
         error = caught;
       }
@@ -225,7 +225,7 @@ describe("check", () => {
         message: "invalid queue schema name",
       });
     }
-    expect(createJobQueue({ connectionString: ctx.database.appUrl, schema: "tenant_jobs_2" }).schema).toBe(
+    expect(createJobQueue({ connectionString: ctx.database.directUrl, schema: "tenant_jobs_2" }).schema).toBe(
       "tenant_jobs_2",
     );
   });
@@ -300,7 +300,7 @@ describe("stop", () => {
 });
 
 describe("pg-boss errors", () => {
-  it("a connection the database drops is logged as a pg-boss error, and the queue carries on", async () => {
+  it("a connection the database drops is one warning line (no stack), and the queue carries on", async () => {
     const entries: { level: string; fields: Record<string, unknown>; message: string | undefined }[] = [];
     const record =
       (level: string) =>
@@ -324,10 +324,15 @@ describe("pg-boss errors", () => {
         await admin.end();
       }
       const logged = await until(
-        () => entries.find((e) => e.level === "error" && e.message === "pg-boss error"),
+        () =>
+          entries.find(
+            (e) => e.level === "warn" && e.message?.startsWith("job queue: the database is unavailable"),
+          ),
         "the dropped connection to be logged",
       );
-      expect(String((logged.fields.err as Error).message)).toMatch(/terminat/);
+      expect(String(logged.fields.reason)).toMatch(/terminat/);
+      expect(logged.fields.err).toBeUndefined();
+      expect(entries.filter((e) => e.level === "error")).toEqual([]);
       await expect(own.check()).resolves.toBeUndefined();
     } finally {
       await own.stop({ graceful: false });

@@ -42,7 +42,7 @@ describe("policy evaluation", () => {
       queue,
       jobs: builtInJobs(),
       only: ["policy.evaluate", "notification.send"],
-      listenUrl: ctx.database.appUrl,
+      listenUrl: ctx.database.directUrl,
       ...options,
     });
     return runtime;
@@ -225,6 +225,8 @@ describe("policy evaluation", () => {
           message: "Breach on db-2",
           source: { kind: "policy", policyId: p.id, eventId },
           causedBy,
+          alertId: expect.any(String),
+          unitId: (await ctx.platform.units.root(tenantId)).id,
         },
       },
     ]);

@@ -73,8 +73,8 @@ describe("episode → analysis → policy → notifications", () => {
       platform: ctx.platform,
       queue,
       jobs: builtInJobs(),
-      listenUrl: ctx.database.appUrl,
-      scheduleHousekeeping: false,
+      listenUrl: ctx.database.directUrl,
+      schedules: false,
       deps: {
         analyzer: createHeuristicAnalyzer(),
         telegram: { token: telegram.token, baseUrl: telegram.baseUrl },

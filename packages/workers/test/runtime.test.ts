@@ -173,7 +173,7 @@ describe("worker runtime", () => {
         "--import",
         "tsx",
         fileURLToPath(new URL("./fixtures/worker-process.ts", import.meta.url)),
-        ctx.database.appUrl,
+        ctx.database.directUrl,
       ],
       { cwd: fileURLToPath(new URL("../../..", import.meta.url)), stdio: ["ignore", "pipe", "inherit"] },
     );

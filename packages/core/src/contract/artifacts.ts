@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cursorSchema } from "./common.js";
+import { cursorSchema, pageSchemaOf, timestampSchema } from "./common.js";
 
 /** Query of `GET /v1/artifacts`. */
 export const listArtifactsSchema = z
@@ -13,14 +13,22 @@ export const listArtifactsSchema = z
 export type ListArtifactsInput = z.input<typeof listArtifactsSchema>;
 
 /** An artifact's record. */
-export interface Artifact {
-  id: string;
-  path: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  metadata: Record<string, string>;
-  expiresAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export const artifactSchema = z
+  .object({
+    id: z.uuid(),
+    unitId: z.uuid().describe("The unit the artifact belongs to (default the root unit)."),
+    path: z.string(),
+    contentType: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    metadata: z.record(z.string(), z.string()),
+    expiresAt: timestampSchema.nullable(),
+    createdAt: timestampSchema,
+    updatedAt: timestampSchema,
+  })
+  .meta({ id: "Artifact" });
+/** An artifact's record. */
+export type Artifact = z.infer<typeof artifactSchema>;
+
+/** A page of artifacts. */
+export const artifactPageSchema = pageSchemaOf(artifactSchema, "ArtifactPage");

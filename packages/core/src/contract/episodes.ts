@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { cursorSchema, limitSchema } from "./common.js";
+import {
+  cursorSchema,
+  jsonRecordSchema,
+  limitSchema,
+  pageSchemaOf,
+  timestampSchema,
+  uuidSchema,
+} from "./common.js";
 
 /** Episode statuses, in lifecycle order. */
 export const episodeStatuses = ["pending", "analyzing", "complete", "failed"] as const;
@@ -28,6 +35,7 @@ export const createEpisodeSchema = z
     /** The id of the episode in its source (e.g. a Telegram message id): ingesting it twice makes one episode. */
     sourceId: z.string().trim().min(1).max(200).optional(),
     tags: z.array(tag).max(50).default([]),
+    unitId: uuidSchema.optional().describe("The unit the episode happened in; default the root unit."),
   })
   .strict();
 /** Input of `episodes.create`. */
@@ -40,23 +48,43 @@ export const listEpisodesSchema = z
     cursor: cursorSchema.optional(),
     status: z.enum(episodeStatuses).optional(),
     tag: tag.optional(),
+    unitId: uuidSchema.optional().describe("Only episodes of this unit."),
   })
   .strict();
 /** Input of `episodes.list`. */
 export type ListEpisodesInput = z.input<typeof listEpisodesSchema>;
 
 /** An episode as the API returns it. */
-export interface Episode {
-  id: string;
-  title: string;
-  content: string;
-  source: string;
-  sourceId: string | null;
-  tags: string[];
-  status: EpisodeStatus;
-  analysis: Record<string, unknown> | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  analyzedAt: string | null;
-}
+export const episodeSchema = z
+  .object({
+    id: z.uuid(),
+    unitId: z.uuid().describe("The unit the episode happened in."),
+    title: z.string(),
+    content: z.string(),
+    source: z.string(),
+    sourceId: z.string().nullable(),
+    tags: z.array(z.string()),
+    status: z.enum(episodeStatuses),
+    analysis: jsonRecordSchema.nullable().describe("S4's analysis, once `status` is `complete`."),
+    error: z.string().nullable(),
+    createdAt: timestampSchema,
+    updatedAt: timestampSchema,
+    analyzedAt: timestampSchema.nullable(),
+  })
+  .meta({ id: "Episode" });
+/** An episode as the API returns it. */
+export type Episode = z.infer<typeof episodeSchema>;
+
+/** Answer of `POST /v1/episodes` and of a re-analysis request. */
+export const episodeWriteResultSchema = z
+  .object({
+    episode: episodeSchema,
+    created: z.boolean().describe("False when the same (source, sourceId) was ingested before."),
+    jobId: z.string().nullable().describe("The analysis job, when one was enqueued."),
+  })
+  .meta({ id: "EpisodeWriteResult" });
+/** Answer of `POST /v1/episodes`. */
+export type EpisodeWriteResult = z.infer<typeof episodeWriteResultSchema>;
+
+/** A page of episodes. */
+export const episodePageSchema = pageSchemaOf(episodeSchema, "EpisodePage");

@@ -11,15 +11,33 @@ import {
 /** The outbox's CHECK on `events.type` (migration 0001). */
 const storedTypeShape = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
+/** The event types of the recursive model (docs/vsm.md). */
+const vsmTypes = [
+  "unit.created",
+  "unit.updated",
+  "unit.moved",
+  "unit.archived",
+  "algedonic.escalated",
+  "algedonic.acknowledged",
+  "algedonic.resolved",
+  "audit.finding",
+  "audit.completed",
+  "indicator.created",
+  "indicator.updated",
+  "indicator.readings_recorded",
+  "indicator.change_detected",
+];
+
 describe("event types", () => {
   it("are <category>.<name>, unique, and storable in the outbox", () => {
     expect(new Set(eventTypes).size).toBe(eventTypes.length);
     for (const type of eventTypes) expect(type).toMatch(storedTypeShape);
   });
 
-  it("include every type DESIGN.md lists", () => {
+  it("are every type DESIGN.md lists, and those of the running VSM (units, alerts, audits, indicators)", () => {
     expect([...eventTypes].sort()).toEqual(
       [
+        ...vsmTypes,
         "episode.created",
         "episode.analyzed",
         "episode.failed",

@@ -152,7 +152,10 @@ export const publishActionSchema = z
   })
   .strict();
 
-/** `set_state`: merge `patch` (JSON merge patch) into a system's state. */
+/**
+ * `set_state`: merge `patch` (JSON merge patch) into a system's state, as written: its strings are not
+ * templates (`"{{event.id}}"` is stored as those characters); `publish` data and texts are.
+ */
 export const setStateActionSchema = z
   .object({
     type: z.literal("set_state"),
@@ -172,17 +175,79 @@ export const algedonicActionSchema = z
   })
   .strict();
 
+/**
+ * `record_reading`: record a reading of actuality on one of the policy's unit's indicators (Beer's triple
+ * index fed by S1's own events). `value` is a number or a JSON Logic expression over the same data as `if`
+ * (`{ "var": "event.data.output" }`) that gives a finite number ≥ 0; `at`, when given, an expression that
+ * gives an ISO timestamp (the event's `occurredAt` otherwise). Idempotent: a retried evaluation records
+ * the same reading at the same moment, which the indicator skips as a duplicate.
+ */
+export const recordReadingActionSchema = z
+  .object({
+    type: z.literal("record_reading"),
+    indicator: z.string().trim().min(1).max(200).describe("The name of an indicator of the policy's unit."),
+    value: jsonLogicSchema.describe(
+      'The actuality: a number, or a JSON Logic expression giving one (for example { "var": "event.data.output" }).',
+    ),
+    at: jsonLogicSchema
+      .optional()
+      .describe(
+        "When it was measured: an expression giving an ISO timestamp; default the event's occurredAt.",
+      ),
+  })
+  .strict();
+
 /** One action of a rule's `then`. */
 export const policyActionSchema = z.discriminatedUnion("type", [
   notifyActionSchema,
   publishActionSchema,
   setStateActionSchema,
   algedonicActionSchema,
+  recordReadingActionSchema,
 ]);
+
+const DURATION_UNITS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+/** The longest `for` or `cooldown`: seven days. */
+export const MAX_DAMPING_SECONDS = 7 * 86_400;
+
+/**
+ * Seconds in a duration as policies write them: a whole number of seconds, or a number with a unit
+ * (`"30s"`, `"5m"`, `"2h"`, `"1d"`), as in Prometheus alert rules. Undefined for anything else.
+ *
+ * @example
+ * ```ts
+ * durationSeconds("5m"); // 300
+ * durationSeconds(90); // 90
+ * ```
+ */
+export function durationSeconds(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== "string") return undefined;
+  const match = /^(\d{1,7})(s|m|h|d)$/.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS];
+}
+
+/** A `for` or `cooldown` duration: seconds, or `"30s"`, `"5m"`, `"2h"`, `"1d"`; at most seven days. */
+export const dampingDurationSchema = z
+  .union([z.number().int().min(0), z.string()])
+  .superRefine((value, ctx) => {
+    const seconds = durationSeconds(value);
+    if (seconds === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: 'must be whole seconds or a duration like "30s", "5m", "2h", "1d"',
+      });
+    } else if (seconds > MAX_DAMPING_SECONDS) {
+      ctx.addIssue({ code: "custom", message: "must be at most 7 days" });
+    }
+  });
 
 /**
  * A policy's rules: `on` which events, `if` a JSON Logic condition holds (absent: always), `then` run
- * these actions.
+ * these actions. S2 damping: with `for`, the condition must have held on every matching event for that
+ * long before the policy fires (once per stretch of holding); with `cooldown`, it stays quiet that long
+ * after firing. A firing either holds back is recorded as `suppressed`, with the reason.
  *
  * @example
  * ```json
@@ -195,6 +260,10 @@ export const policyRulesSchema = z
   .object({
     on: z.array(eventPatternSchema).min(1).max(20),
     if: jsonLogicSchema.optional(),
+    for: dampingDurationSchema
+      .optional()
+      .describe("How long the condition must hold (on every matching event) before the policy fires."),
+    cooldown: dampingDurationSchema.optional().describe("How long the policy stays quiet after firing."),
     then: z.array(policyActionSchema).min(1).max(20),
   })
   .strict();
@@ -207,6 +276,8 @@ export type PublishAction = z.infer<typeof publishActionSchema>;
 export type SetStateAction = z.infer<typeof setStateActionSchema>;
 /** An algedonic action. */
 export type AlgedonicAction = z.infer<typeof algedonicActionSchema>;
+/** A record_reading action. */
+export type RecordReadingAction = z.infer<typeof recordReadingActionSchema>;
 /** Any policy action. */
 export type PolicyAction = z.infer<typeof policyActionSchema>;
 /** A policy's validated rules. */

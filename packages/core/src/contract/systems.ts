@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { jsonObjectSchema, type SystemNumber } from "./common.js";
+import {
+  jsonObjectSchema,
+  jsonRecordSchema,
+  listSchemaOf,
+  pageSchemaOf,
+  systemNumberSchema,
+  timestampSchema,
+} from "./common.js";
 
 /** Body of `PUT /v1/systems/:system`: the new state and the version it replaces. */
 export const updateSystemStateSchema = z
@@ -13,18 +20,36 @@ export const updateSystemStateSchema = z
 export type UpdateSystemStateInput = z.input<typeof updateSystemStateSchema>;
 
 /** One system's current state. */
-export interface SystemState {
-  system: SystemNumber;
-  name: string;
-  state: Record<string, unknown>;
-  version: number;
-  updatedAt: string;
-}
+export const systemStateSchema = z
+  .object({
+    system: systemNumberSchema,
+    unitId: z.uuid().describe("The unit whose state this is (the root unit for `/v1/systems`)."),
+    name: z.string(),
+    state: jsonRecordSchema,
+    version: z.number().int(),
+    updatedAt: timestampSchema,
+  })
+  .meta({ id: "SystemState" });
+/** One system's current state. */
+export type SystemState = z.infer<typeof systemStateSchema>;
 
+/** One entry of a system's history: a state it had before a later update replaced it. */
+export const systemStateHistoryEntrySchema = z
+  .object({
+    system: systemNumberSchema,
+    unitId: z.uuid(),
+    version: z.number().int(),
+    state: jsonRecordSchema,
+    changedAt: timestampSchema,
+  })
+  .meta({ id: "SystemStateHistoryEntry" });
 /** One entry of a system's history. */
-export interface SystemStateHistoryEntry {
-  system: SystemNumber;
-  version: number;
-  state: Record<string, unknown>;
-  changedAt: string;
-}
+export type SystemStateHistoryEntry = z.infer<typeof systemStateHistoryEntrySchema>;
+
+/** The five systems' states. */
+export const systemStateListSchema = listSchemaOf(systemStateSchema, "SystemStateList");
+/** A page of a system's history. */
+export const systemStateHistoryPageSchema = pageSchemaOf(
+  systemStateHistoryEntrySchema,
+  "SystemStateHistoryPage",
+);

@@ -2,6 +2,8 @@ import { sql } from "kysely";
 import pg from "pg";
 import { type CyberneticEvent, matchesEventPattern } from "../contract/events.js";
 import type { Db } from "../database.js";
+import { retryIdempotent } from "../database-errors.js";
+import { eventPatternFilter } from "../internal/event-pattern-filter.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { withTenant } from "../tenant-context.js";
 
@@ -87,13 +89,14 @@ interface Row {
 
 /** Maps an outbox row to the public event shape. */
 export function toEvent(row: Row): CyberneticEvent {
+  // The outbox holds only what appendEvent validated against the event registry.
   return {
     id: String(row.id),
     type: row.type,
     tenantId: row.tenant_id,
     occurredAt: row.created_at.toISOString(),
     data: row.data,
-  };
+  } as CyberneticEvent;
 }
 
 const matches = (filter: EventFilter, event: CyberneticEvent) =>
@@ -124,6 +127,15 @@ export function createEventBus(options: EventBusOptions): EventBus {
   let publishBackoff = 10;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let reconnectDelay = 100;
+  let reconnectAttempts = 0;
+  let lostAt: number | undefined;
+
+  // While the database is away every tick fails the same way: say so once, and once when it is back.
+  let failing = false;
+  const firstLine = (error: unknown) =>
+    String(error instanceof Error ? error.message : error)
+      .split("\n")[0]
+      ?.slice(0, 300);
 
   // Coalescing single-flight runners: a request while one runs schedules exactly one more run.
   const singleFlight = (work: () => Promise<void>) => {
@@ -139,8 +151,18 @@ export function createEventBus(options: EventBusOptions): EventBus {
           again = false;
           try {
             await work();
+            if (failing) {
+              failing = false;
+              logger.info({}, "event bus: the outbox answers again; delivery resumed");
+            }
           } catch (error) {
-            if (running) logger.warn({ err: error }, "event bus: work failed; retrying on the next tick");
+            if (running && !failing) {
+              failing = true;
+              logger.warn(
+                { reason: firstLine(error) },
+                "event bus: reading the outbox failed; retrying on every tick until it answers",
+              );
+            }
           }
         } while (again && running);
       })().finally(() => {
@@ -196,16 +218,38 @@ export function createEventBus(options: EventBusOptions): EventBus {
       else if (msg.channel === "cybernetic_events") void read();
     });
     c.on("error", (error) => {
-      logger.warn({ err: error }, "event bus: LISTEN connection lost; reconnecting");
+      if (running && client === c) {
+        lostAt ??= Date.now();
+        logger.warn({ reason: firstLine(error) }, "event bus: LISTEN connection lost; reconnecting");
+      }
       scheduleReconnect();
     });
     c.on("end", () => {
       if (running && client === c) scheduleReconnect();
     });
-    await c.connect();
-    await c.query("listen cybernetic_outbox; listen cybernetic_events");
+    try {
+      await c.connect();
+      await c.query("listen cybernetic_outbox; listen cybernetic_events");
+    } catch (error) {
+      // The 'error' listener may not have fired (a refused connect only rejects); end the half-open client.
+      c.removeAllListeners("end");
+      await c.end().catch(() => {});
+      throw error;
+    }
+    if (!running) {
+      await c.end().catch(() => {});
+      return;
+    }
     client = c;
     reconnectDelay = 100;
+    if (lostAt !== undefined) {
+      logger.info(
+        { downMs: Date.now() - lostAt, attempts: reconnectAttempts },
+        "event bus: LISTEN reconnected; catching up from the outbox",
+      );
+      lostAt = undefined;
+      reconnectAttempts = 0;
+    }
     // Anything that happened while we were not listening.
     void publish();
     void read();
@@ -213,14 +257,16 @@ export function createEventBus(options: EventBusOptions): EventBus {
 
   const scheduleReconnect = () => {
     if (!running || reconnectTimer) return;
+    lostAt ??= Date.now();
     const old = client;
     client = undefined;
     old?.end().catch(() => {});
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
+      reconnectAttempts++;
       connect().catch((error: unknown) => {
-        logger.warn({ err: error }, "event bus: reconnect failed");
-        reconnectDelay = Math.min(reconnectDelay * 2, 5000);
+        // One line per attempt at debug level: the loss was already reported, and the recovery will be.
+        logger.debug({ reason: firstLine(error), attempt: reconnectAttempts }, "event bus: reconnect failed");
         scheduleReconnect();
       });
     }, reconnectDelay);
@@ -239,9 +285,9 @@ export function createEventBus(options: EventBusOptions): EventBus {
       if (running) return;
       running = true;
       if (cursor === "") {
-        const { rows } = await sql<{
-          max_id: string | null;
-        }>`select max_id from cybernetic.event_bounds()`.execute(db);
+        const { rows } = await retryIdempotent(() =>
+          sql<{ max_id: string | null }>`select max_id from cybernetic.event_bounds()`.execute(db),
+        );
         cursor = rows[0]?.max_id ?? "0";
       }
       await connect();
@@ -275,22 +321,14 @@ export function createEventBus(options: EventBusOptions): EventBus {
         db,
         tenantId,
         (trx) => {
-          let q = trx
+          const q = trx
             .selectFrom("events")
             .select(["id", "tenant_id", "type", "data", "created_at"])
             .where("id", ">", after)
             .orderBy("id")
             .limit(limit);
-          if (patterns !== undefined && !patterns.includes("*")) {
-            q = q.where((eb) =>
-              eb.or(
-                patterns.map((p) =>
-                  p.endsWith(".*") ? sql<boolean>`starts_with(type, ${p.slice(0, -1)})` : eb("type", "=", p),
-                ),
-              ),
-            );
-          }
-          return q.execute();
+          const filter = eventPatternFilter(patterns);
+          return (filter ? q.where(filter) : q).execute();
         },
         { readOnly: true },
       );

@@ -1,3 +1,4 @@
+import { databaseUnavailable, isConnectionError } from "../database-errors.js";
 import { CyberneticError } from "../errors.js";
 
 interface PgError {
@@ -14,13 +15,17 @@ function isPgError(error: unknown): error is PgError {
 
 /**
  * Turns the PostgreSQL errors a bad request can cause into catalog errors, so they reach the caller as a
- * 4xx naming the constraint instead of a 500. Anything else is returned unchanged.
+ * 4xx naming the constraint instead of a 500, and connection failures into `unavailable` (503). Anything
+ * else is returned unchanged.
  *
  * `messages` maps a constraint name to a friendlier message, e.g. `{ policies_tenant_id_name_key: "a
  * policy with this name exists" }`.
  */
 export function mapPgError(error: unknown, messages: Record<string, string> = {}): unknown {
-  if (CyberneticError.isInstance(error) || !isPgError(error)) return error;
+  if (CyberneticError.isInstance(error)) return error;
+  // A lost, refused or shutting-down connection is the platform's 503 (with retry-after), not a 500.
+  if (isConnectionError(error)) return databaseUnavailable(error);
+  if (!isPgError(error)) return error;
   const constraint = error.constraint ?? "";
   const friendly = messages[constraint];
   switch (error.code) {

@@ -9,6 +9,12 @@ import {
 import { CyberneticError } from "../errors.js";
 import * as m0001 from "./0001-initial.js";
 import * as m0002 from "./0002-workers.js";
+import * as m0003 from "./0003-idempotency.js";
+import * as m0004 from "./0004-telegram.js";
+import * as m0005 from "./0005-units.js";
+import * as m0006 from "./0006-alerts.js";
+import * as m0007 from "./0007-audits.js";
+import * as m0008 from "./0008-indicators.js";
 
 /** One migration: a name (sorted order is run order) and the SQL it runs. */
 export interface MigrationDefinition {
@@ -24,6 +30,12 @@ export interface MigrationDefinition {
 export const migrations: readonly MigrationDefinition[] = [
   { name: "0001_initial", up: m0001.up },
   { name: "0002_workers", up: m0002.up },
+  { name: "0003_idempotency", up: m0003.up },
+  { name: "0004_telegram", up: m0004.up },
+  { name: "0005_units", up: m0005.up },
+  { name: "0006_alerts", up: m0006.up },
+  { name: "0007_audits", up: m0007.up },
+  { name: "0008_indicators", up: m0008.up },
 ];
 
 const MIGRATION_TABLE = "kysely_migration";

@@ -8,6 +8,7 @@ import {
   type IssuedApiKey,
 } from "../contract/tenants.js";
 import type { Db } from "../database.js";
+import { retryIdempotent } from "../database-errors.js";
 import { CyberneticError, notFound, validationError } from "../errors.js";
 import { iso } from "../internal/time.js";
 import { parseInput } from "../internal/validation.js";
@@ -85,8 +86,16 @@ function toInfo(row: Selectable<ApiKeysTable>): ApiKeyInfo {
   };
 }
 
-const unauthorized = (reason: string) =>
-  new CyberneticError("unauthorized", `API key ${reason}`, { details: { reason } });
+/** Why a key was refused: `details.reason` (an identifier, see the error catalog) and the message's prose. */
+const refusals = {
+  malformed_key: "is malformed",
+  unknown_key: "is not valid",
+  revoked_key: "has been revoked",
+  expired_key: "has expired",
+} as const;
+
+const unauthorized = (reason: keyof typeof refusals) =>
+  new CyberneticError("unauthorized", `API key ${refusals[reason]}`, { details: { reason } });
 
 /** Creates the API-key service. */
 export function createApiKeyService(db: Db): ApiKeyService {
@@ -118,26 +127,29 @@ export function createApiKeyService(db: Db): ApiKeyService {
     issue: (tenantId, input) => withTenant(db, tenantId, (trx) => issueIn(trx, tenantId, input)),
 
     async resolve(key) {
-      if (typeof key !== "string" || !KEY_PATTERN.test(key)) throw unauthorized("is malformed");
+      if (typeof key !== "string" || !KEY_PATTERN.test(key)) throw unauthorized("malformed_key");
       const hash = hashApiKey(key);
-      const { rows } = await sql<{
-        id: string;
-        tenant_id: string;
-        key_hash: Buffer;
-        scopes: string[];
-        expires_at: Date | null;
-        revoked_at: Date | null;
-        tenant_active: boolean;
-      }>`select * from cybernetic.resolve_api_key(${hash})`.execute(db);
+      // Idempotent (it only stamps last_used_at), so a lost connection is retried once on a fresh one.
+      const { rows } = await retryIdempotent(() =>
+        sql<{
+          id: string;
+          tenant_id: string;
+          key_hash: Buffer;
+          scopes: string[];
+          expires_at: Date | null;
+          revoked_at: Date | null;
+          tenant_active: boolean;
+        }>`select * from cybernetic.resolve_api_key(${hash})`.execute(db),
+      );
       const row = rows[0];
       // The lookup matched the hash by equality; compare again in constant time so that no code path
       // branches on a partial match.
       if (!row || row.key_hash.length !== hash.length || !timingSafeEqual(row.key_hash, hash)) {
-        throw unauthorized("is not valid");
+        throw unauthorized("unknown_key");
       }
-      if (row.revoked_at !== null) throw unauthorized("has been revoked");
+      if (row.revoked_at !== null) throw unauthorized("revoked_key");
       if (row.expires_at !== null && row.expires_at.getTime() <= Date.now())
-        throw unauthorized("has expired");
+        throw unauthorized("expired_key");
       if (!row.tenant_active) throw new CyberneticError("forbidden", "tenant is deactivated");
       return { keyId: row.id, tenantId: row.tenant_id, scopes: row.scopes as ApiKeyScope[] };
     },

@@ -7,6 +7,7 @@ import type { ArtifactsTable } from "../schema.js";
 export function toArtifact(row: Selectable<ArtifactsTable>): Artifact {
   return {
     id: row.id,
+    unitId: row.unit_id,
     path: row.path,
     contentType: row.content_type,
     size: Number(row.size),

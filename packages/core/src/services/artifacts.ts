@@ -8,13 +8,14 @@ import { listArtifactsSchema } from "../contract/artifacts.js";
 import type { Page } from "../contract/common.js";
 import type { Db } from "../database.js";
 import { CyberneticError, notFound, validationError } from "../errors.js";
+import { appendEvent } from "../events/append-event.js";
 import { decodeCursor, encodeCursor, isNonEmptyString } from "../internal/cursor.js";
-import { appendEvent } from "../internal/outbox.js";
 import { mapStorageError } from "../internal/storage-errors.js";
 import { parseInput } from "../internal/validation.js";
 import type { ArtifactsTable } from "../schema.js";
 import { assertUuid, withTenant } from "../tenant-context.js";
 import { toArtifact } from "./artifact-records.js";
+import { targetUnitIn } from "./unit-records.js";
 
 /** Options of `artifacts.put`. */
 export interface PutArtifactOptions {
@@ -23,6 +24,8 @@ export interface PutArtifactOptions {
   metadata?: Record<string, string>;
   /** After this the artifact is removed by housekeeping. */
   expiresAt?: Date | string | null;
+  /** The unit the artifact belongs to; default the root unit. */
+  unitId?: string;
   signal?: AbortSignal;
 }
 
@@ -144,10 +147,13 @@ export function createArtifactService(
             .forUpdate()
             .executeTakeFirst();
           previousKey = previous?.storage_key;
+          const unit =
+            putOptions.unitId === undefined ? undefined : (await targetUnitIn(trx, putOptions.unitId)).id;
           const written = await trx
             .insertInto("artifacts")
             .values({
               tenant_id: tenant,
+              ...(unit === undefined ? {} : { unit_id: unit }),
               path,
               content_type: contentType,
               size: stored.size,
@@ -166,6 +172,8 @@ export function createArtifactService(
                 storage_key: eb.ref("excluded.storage_key"),
                 metadata: eb.ref("excluded.metadata"),
                 expires_at: eb.ref("excluded.expires_at"),
+                // A replacement keeps the artifact's unit unless it names another.
+                ...(unit === undefined ? {} : { unit_id: eb.ref("excluded.unit_id") }),
                 updated_at: sql<Date>`now()`,
               })),
             )

@@ -8,13 +8,14 @@ import {
 } from "../contract/episodes.js";
 import type { Db } from "../database.js";
 import { CyberneticError, notFound } from "../errors.js";
+import { appendEvent } from "../events/append-event.js";
 import { decodeCursor, encodeCursor, isIsoTimestamp, isUuidString } from "../internal/cursor.js";
-import { appendEvent } from "../internal/outbox.js";
 import { iso } from "../internal/time.js";
 import { parseInput } from "../internal/validation.js";
 import type { JobQueue } from "../jobs.js";
 import type { EpisodesTable, JsonObject } from "../schema.js";
 import { assertUuid, type TenantTransaction, withTenant } from "../tenant-context.js";
+import { targetUnitIn } from "./unit-records.js";
 
 /** Result of `episodes.create`: `created` is false when the same source message was ingested before. */
 export interface CreateEpisodeResult {
@@ -65,6 +66,7 @@ export interface EpisodeService {
 export function toEpisode(row: Selectable<EpisodesTable>): Episode {
   return {
     id: row.id,
+    unitId: row.unit_id,
     title: row.title,
     content: row.content,
     source: row.source,
@@ -124,10 +126,12 @@ export function createEpisodeService(db: Db, queue?: JobQueue): EpisodeService {
     raw: unknown,
   ): Promise<CreateEpisodeResult> => {
     const input = parseInput(createEpisodeSchema, raw, "episode");
+    const unit = input.unitId === undefined ? undefined : (await targetUnitIn(trx, input.unitId)).id;
     const inserted = await trx
       .insertInto("episodes")
       .values({
         tenant_id: tenantId,
+        ...(unit === undefined ? {} : { unit_id: unit }),
         title: input.title,
         content: input.content,
         source: input.source,
@@ -151,6 +155,7 @@ export function createEpisodeService(db: Db, queue?: JobQueue): EpisodeService {
       title: inserted.title,
       source: inserted.source,
       tags: inserted.tags,
+      unitId: inserted.unit_id,
     });
     const jobId = await enqueueAnalysis(trx, tenantId, inserted.id);
     return { episode: toEpisode(inserted), created: true, jobId };
@@ -196,6 +201,7 @@ export function createEpisodeService(db: Db, queue?: JobQueue): EpisodeService {
             .limit(input.limit + 1);
           if (input.status) q = q.where("status", "=", input.status);
           if (input.tag) q = q.where("tags", "@>", sql<string[]>`array[${input.tag}]::text[]`);
+          if (input.unitId) q = q.where("unit_id", "=", input.unitId);
           if (after) {
             const [createdAt, id] = after;
             q = q.where(sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`);
@@ -244,6 +250,7 @@ export function createEpisodeService(db: Db, queue?: JobQueue): EpisodeService {
         risk: ((analysis.risk as JsonObject | undefined)?.level as string | undefined) ?? null,
         systems: (analysis.systems as number[] | undefined) ?? [],
         sentiment: ((analysis.sentiment as JsonObject | undefined)?.label as string | undefined) ?? null,
+        unitId: row.unit_id,
       });
       return toEpisode(row);
     },
@@ -252,7 +259,11 @@ export function createEpisodeService(db: Db, queue?: JobQueue): EpisodeService {
       const row = await transition(trx, id, ["pending", "analyzing"], "failed", {
         error: error.slice(0, 2000),
       });
-      await appendEvent(trx, tenantId, "episode.failed", { episodeId: row.id, error: row.error });
+      await appendEvent(trx, tenantId, "episode.failed", {
+        episodeId: row.id,
+        error: row.error,
+        unitId: row.unit_id,
+      });
       return toEpisode(row);
     },
 

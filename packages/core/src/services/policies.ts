@@ -3,19 +3,37 @@ import type { Page } from "../contract/common.js";
 import {
   createPolicySchema,
   listPoliciesSchema,
+  listPolicyEvaluationsSchema,
   type Policy,
+  type PolicyEvaluationPage,
+  type PolicyEvaluationRecord,
+  type PolicyEvaluationStatus,
+  policyEvaluationStatuses,
+  type SuppressionReason,
   updatePolicySchema,
 } from "../contract/policies.js";
 import type { PolicyRules } from "../contract/policy-rules.js";
 import type { Db } from "../database.js";
 import { notFound, versionConflict } from "../errors.js";
+import { appendEvent } from "../events/append-event.js";
 import { decodeCursor, encodeCursor, isInteger, isIsoTimestamp, isUuidString } from "../internal/cursor.js";
-import { appendEvent } from "../internal/outbox.js";
 import { mapPgError } from "../internal/pg-errors.js";
 import { iso } from "../internal/time.js";
 import { parseInput } from "../internal/validation.js";
 import type { PoliciesTable } from "../schema.js";
 import { assertUuid, type TenantTransaction, withTenant } from "../tenant-context.js";
+import {
+  type DampedEvent,
+  type DampingDecision,
+  dampIn,
+  dampingOf,
+  dampingStateIn,
+  orderedDampingOf,
+  startDampingIn,
+} from "./policy-damping.js";
+import { targetUnitIn } from "./unit-records.js";
+
+const isEventId = (v: unknown): v is string => typeof v === "string" && /^[1-9]\d{0,18}$/.test(v);
 
 /** S5 policies: rules evaluated against events. */
 export interface PolicyService {
@@ -45,12 +63,39 @@ export interface PolicyService {
   list(tenantId: string, input?: unknown): Promise<Page<Policy>>;
   /** Active policies in effect at `at`, highest priority first (what S5 evaluates). */
   inEffect(trx: TenantTransaction, at?: Date): Promise<Policy[]>;
+  /**
+   * S2: whether a damped policy (`for` / `cooldown`) fires for an event whose `on` pattern matched,
+   * decided in the evaluation's transaction (see `policy-damping.ts`). A policy with a `record_reading`
+   * action is decided in event order the same way, with no damping (`orderedDampingOf`). Undefined for
+   * any other policy that is not damped: it fires whenever its condition holds.
+   *
+   * @throws CyberneticError `conflict` (`details.reason` `ordering`) while an earlier matching event has
+   * not been decided on and `wait` is set: retry later.
+   */
+  dampIn(
+    trx: TenantTransaction,
+    tenantId: string,
+    policy: Policy,
+    event: DampedEvent,
+    options: { held: boolean; wait: boolean },
+  ): Promise<DampingDecision | { kind: "duplicate" } | undefined>;
+  /**
+   * A policy's recorded evaluations, newest event first, with S2's damping state: every suppressed
+   * firing is listed with its reason, so damping is auditable, not silent.
+   *
+   * @example
+   * ```ts
+   * const { items, damping } = await platform.policies.evaluations(tenantId, policyId, { status: "suppressed" });
+   * ```
+   */
+  evaluations(tenantId: string, id: string, input?: unknown): Promise<PolicyEvaluationPage>;
 }
 
 /** Maps a policies row to the API shape. */
 export function toPolicy(row: Selectable<PoliciesTable>): Policy {
   return {
     id: row.id,
+    unitId: row.unit_id,
     name: row.name,
     description: row.description,
     rules: row.rules as unknown as PolicyRules,
@@ -89,6 +134,7 @@ export function createPolicyService(db: Db): PolicyService {
       if (input.version !== undefined && input.version !== current.version) {
         throw versionConflict("policy", input.version, current.version);
       }
+      const unit = input.unitId === undefined ? undefined : (await targetUnitIn(trx, input.unitId)).id;
       const from = input.effectiveFrom === undefined ? current.effective_from : input.effectiveFrom;
       const until = input.effectiveUntil === undefined ? current.effective_until : input.effectiveUntil;
       const row = await trx
@@ -99,6 +145,7 @@ export function createPolicyService(db: Db): PolicyService {
           ...(input.rules === undefined ? {} : { rules: JSON.stringify(input.rules) }),
           ...(input.priority === undefined ? {} : { priority: input.priority }),
           ...(input.active === undefined ? {} : { active: input.active }),
+          ...(unit === undefined ? {} : { unit_id: unit }),
           effective_from: from,
           effective_until: until,
           version: current.version + 1,
@@ -113,6 +160,7 @@ export function createPolicyService(db: Db): PolicyService {
             policies_check: "effectiveFrom must not be after effectiveUntil",
           });
         });
+      if (orderedDampingOf(row.rules)) await startDampingIn(trx, tenantId, row.id);
       await appendEvent(trx, tenantId, "policy.updated", {
         policyId,
         version: row.version,
@@ -126,10 +174,12 @@ export function createPolicyService(db: Db): PolicyService {
     async create(tenantId, raw) {
       const input = parseInput(createPolicySchema, raw, "policy");
       return withTenant(db, tenantId, async (trx) => {
+        const unit = input.unitId === undefined ? undefined : (await targetUnitIn(trx, input.unitId)).id;
         const row = await trx
           .insertInto("policies")
           .values({
             tenant_id: tenantId,
+            ...(unit === undefined ? {} : { unit_id: unit }),
             name: input.name,
             description: input.description,
             rules: JSON.stringify(input.rules),
@@ -143,6 +193,7 @@ export function createPolicyService(db: Db): PolicyService {
           .catch((e: unknown) => {
             throw mapPgError(e, duplicateName);
           });
+        if (orderedDampingOf(row.rules)) await startDampingIn(trx, tenantId, row.id);
         await appendEvent(trx, tenantId, "policy.created", { policyId: row.id, name: row.name });
         return toPolicy(row);
       });
@@ -192,6 +243,7 @@ export function createPolicyService(db: Db): PolicyService {
             .orderBy("id", "asc")
             .limit(input.limit + 1);
           if (input.active !== undefined) q = q.where("active", "=", input.active);
+          if (input.unitId !== undefined) q = q.where("unit_id", "=", input.unitId);
           if (after) {
             const [priority, createdAt, id] = after;
             q = q.where(
@@ -207,6 +259,76 @@ export function createPolicyService(db: Db): PolicyService {
       return rows.length > input.limit && last
         ? { items: page.map(toPolicy), nextCursor: encodeCursor([last.priority, last.cursor_ts, last.id]) }
         : { items: page.map(toPolicy) };
+    },
+
+    async dampIn(trx, tenantId, policy, event, options) {
+      const params = orderedDampingOf(policy.rules);
+      if (!params) return undefined;
+      return dampIn(trx, tenantId, policy, params, event, options);
+    },
+
+    async evaluations(tenantId, id, raw = {}) {
+      const policyId = assertUuid(id, "id");
+      const input = parseInput(listPolicyEvaluationsSchema, raw, "query");
+      const before =
+        input.cursor === undefined ? undefined : decodeCursor<[string]>(input.cursor, [isEventId])[0];
+      return withTenant(
+        db,
+        tenantId,
+        async (trx) => {
+          const policy = toPolicy(await load(trx, policyId));
+          let q = trx
+            .selectFrom("policy_evaluations")
+            .leftJoin("events", "events.id", "policy_evaluations.event_id")
+            .select([
+              "policy_evaluations.event_id",
+              "policy_evaluations.matched",
+              "policy_evaluations.outcome",
+              "policy_evaluations.evaluated_at",
+              "events.type",
+            ])
+            .where("policy_evaluations.policy_id", "=", policyId)
+            .orderBy("policy_evaluations.event_id", "desc")
+            .limit(input.limit + 1);
+          if (input.status !== undefined) {
+            q = q.where(sql<boolean>`policy_evaluations.outcome->>'status' = ${input.status}`);
+          }
+          if (before !== undefined) {
+            q = q.where("policy_evaluations.event_id", "<", sql<string>`${before}::bigint`);
+          }
+          const rows = await q.execute();
+          const params = dampingOf(policy.rules);
+          const items = rows.slice(0, input.limit).map((r): PolicyEvaluationRecord => {
+            const status = (policyEvaluationStatuses as readonly string[]).includes(String(r.outcome.status))
+              ? (r.outcome.status as PolicyEvaluationStatus)
+              : "failed";
+            const suppressed = r.outcome.suppressed as { reason?: unknown; message?: unknown } | undefined;
+            return {
+              eventId: String(r.event_id),
+              eventType: r.type ?? null,
+              evaluatedAt: iso(r.evaluated_at),
+              matched: r.matched,
+              status,
+              suppressed:
+                status === "suppressed" && suppressed
+                  ? {
+                      reason: suppressed.reason as SuppressionReason,
+                      message: String(suppressed.message ?? ""),
+                    }
+                  : null,
+              outcome: r.outcome,
+            };
+          });
+          const last = items.at(-1);
+          const page: PolicyEvaluationPage = {
+            items,
+            damping: params ? await dampingStateIn(trx, policyId, params) : null,
+          };
+          if (rows.length > input.limit && last) page.nextCursor = encodeCursor([last.eventId]);
+          return page;
+        },
+        { readOnly: true },
+      );
     },
 
     async inEffect(trx, at = new Date()) {

@@ -5,17 +5,24 @@ import {
   type CreateTenantInput,
   createTenantSchema,
   type IssuedApiKey,
+  redactSecretSettings,
   type Tenant,
+  tenantSettingsSchema,
+  type UpdateTenantInput,
+  updateTenantSchema,
 } from "../contract/tenants.js";
 import type { Db } from "../database.js";
+import { retryIdempotent } from "../database-errors.js";
 import { notFound } from "../errors.js";
 import { decodeCursor, encodeCursor, isNonEmptyString } from "../internal/cursor.js";
+import { applyMergePatch } from "../internal/merge-patch.js";
 import { mapPgError } from "../internal/pg-errors.js";
 import { iso } from "../internal/time.js";
 import { parseInput } from "../internal/validation.js";
-import type { TenantsTable } from "../schema.js";
+import type { JsonObject, TenantsTable } from "../schema.js";
 import { assertUuid, withTenant } from "../tenant-context.js";
 import type { ApiKeyService } from "./api-keys.js";
+import { insertUnitStates } from "./units.js";
 
 /** Options of `tenants.create`. */
 export interface CreateTenantOptions {
@@ -23,10 +30,10 @@ export interface CreateTenantOptions {
   issueKey?: boolean | { name?: string };
 }
 
-/** Tenants: each one a viable system with its five system states. */
+/** Tenants: each one a viable system, the root unit of its tree of units, with five system states. */
 export interface TenantService {
   /**
-   * Creates a tenant, its five system states and, when asked, its first API key, in one transaction.
+   * Creates a tenant, its root unit with its five system states and, when asked, its first API key, in one transaction.
    *
    * @example
    * ```ts
@@ -44,6 +51,17 @@ export interface TenantService {
   idBySlug(slug: string): Promise<string>;
   /** Lists tenants by slug (admin). */
   list(input?: { limit?: number | string; cursor?: string }): Promise<Page<Tenant>>;
+  /**
+   * Renames a tenant and/or applies a JSON Merge Patch to its settings (`null` removes a member); the
+   * merged settings are validated like a new tenant's. Returns the tenant, secrets redacted.
+   *
+   * @example
+   * ```ts
+   * await platform.tenants.update(id, { settings: { webhookSecret: "a-long-random-secret" } });
+   * ```
+   * @throws CyberneticError `validation_failed`, `not_found`.
+   */
+  update(id: string, input: UpdateTenantInput): Promise<Tenant>;
   /** Deactivates a tenant: its keys stop resolving. Idempotent. */
   deactivate(id: string): Promise<Tenant>;
   /** Re-activates a tenant. Idempotent. */
@@ -56,7 +74,7 @@ export function toTenant(row: Selectable<TenantsTable>): Tenant {
     id: row.id,
     name: row.name,
     slug: row.slug,
-    settings: row.settings,
+    settings: redactSecretSettings(row.settings),
     active: row.active,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
@@ -104,14 +122,21 @@ export function createTenantService(db: Db, apiKeys: ApiKeyService): TenantServi
             // already-mapped error passes through mapPgError unchanged, so the slug's message would be lost.
             throw mapPgError(e, slugTaken(input.slug));
           });
+        // The tenant is the root of its tree of units; its five system states are the root's.
+        const rootId = randomUUID();
         await trx
-          .insertInto("system_states")
-          .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, state: "{}" })))
+          .insertInto("units")
+          .values({
+            id: rootId,
+            tenant_id: id,
+            parent_id: null,
+            name: input.name,
+            slug: input.slug,
+            path: [rootId],
+            depth: 0,
+          })
           .execute();
-        await trx
-          .insertInto("system_state_history")
-          .values([1, 2, 3, 4, 5].map((system) => ({ tenant_id: id, system, version: 1, state: "{}" })))
-          .execute();
+        await insertUnitStates(trx, id, rootId);
         const tenant = toTenant(row);
         if (!options.issueKey) return { tenant };
         const name = typeof options.issueKey === "object" ? (options.issueKey.name ?? "default") : "default";
@@ -133,9 +158,9 @@ export function createTenantService(db: Db, apiKeys: ApiKeyService): TenantServi
     },
 
     async idBySlug(slug) {
-      const { rows } = await sql<{
-        id: string | null;
-      }>`select cybernetic.tenant_id_by_slug(${slug}) as id`.execute(db);
+      const { rows } = await retryIdempotent(() =>
+        sql<{ id: string | null }>`select cybernetic.tenant_id_by_slug(${slug}) as id`.execute(db),
+      );
       const id = rows[0]?.id;
       if (!id) throw notFound("tenant", slug);
       return id;
@@ -145,11 +170,47 @@ export function createTenantService(db: Db, apiKeys: ApiKeyService): TenantServi
       const limit = parseInput(limitSchema, raw.limit, "limit");
       const after =
         raw.cursor === undefined ? null : decodeCursor<[string]>(raw.cursor, [isNonEmptyString])[0];
-      const { rows } = await sql<Selectable<TenantsTable>>`
-        select * from cybernetic.list_tenants(${after}, ${limit + 1})`.execute(db);
+      const { rows } = await retryIdempotent(() =>
+        sql<Selectable<TenantsTable>>`select * from cybernetic.list_tenants(${after}, ${limit + 1})`.execute(
+          db,
+        ),
+      );
       const items = rows.slice(0, limit).map(toTenant);
       const last = items.at(-1);
       return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.slug]) } : { items };
+    },
+
+    async update(id, raw) {
+      const tenantId = assertUuid(id, "id");
+      const input = parseInput(updateTenantSchema, raw, "tenant");
+      return withTenant(db, tenantId, async (trx) => {
+        const current = await trx
+          .selectFrom("tenants")
+          .select("settings")
+          .where("id", "=", tenantId)
+          .forUpdate()
+          .executeTakeFirst();
+        if (!current) throw notFound("tenant", tenantId);
+        const settings =
+          input.settings === undefined
+            ? undefined
+            : parseInput(
+                tenantSettingsSchema,
+                applyMergePatch(current.settings, input.settings as JsonObject),
+                "settings",
+              );
+        const row = await trx
+          .updateTable("tenants")
+          .set({
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(settings !== undefined ? { settings: JSON.stringify(settings) } : {}),
+            updated_at: sql<Date>`now()`,
+          })
+          .where("id", "=", tenantId)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toTenant(row);
+      });
     },
 
     deactivate: (id) => setActive(id, false),

@@ -10,6 +10,8 @@ export interface ExpectedError {
   field?: string;
   /** A `details.issues[].path` the error must list. */
   path?: string;
+  /** A pattern the message must match. */
+  message?: RegExp;
 }
 
 /** Awaits `run` (a promise or a function), expects it to fail with `code`, and returns the error. */
@@ -32,6 +34,7 @@ export async function expectError(
   expect({ code: error.code, message: error.message }).toMatchObject({ code });
   expect(error.status).toBe(errorCatalog[code]);
   if (expected.field !== undefined) expect(error.message).toContain(expected.field);
+  if (expected.message !== undefined) expect(error.message).toMatch(expected.message);
   if (expected.path !== undefined) {
     const issues = (error.details as { issues?: { path: string }[] } | undefined)?.issues ?? [];
     expect(

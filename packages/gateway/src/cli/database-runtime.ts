@@ -1,12 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  APP_ROLE,
+  assertRuntimeRoleIsSafe,
+  CyberneticError,
   checkConnection,
   createDatabase,
+  type DatabaseConfig,
+  type Db,
   describeDatabaseUrl,
   ensureRuntimeRole,
   type Logger,
   migrate,
+  type RuntimeRoleReport,
 } from "@cybernetic/core";
 import pg from "pg";
 import type { CyberneticConfig } from "../config.js";
@@ -21,12 +27,35 @@ const EMBEDDED_DATABASE = "cybernetic";
 export interface DatabaseRuntime {
   /** The runtime role (row-level security applies). */
   runtimeUrl: string;
+  /**
+   * The runtime role past any connection pooler (`DATABASE_DIRECT_URL`, else `runtimeUrl`): for the
+   * event bus's LISTEN and the job queue, sessions a transaction pooler cannot keep.
+   */
+  directUrl: string;
   /** The owner (migrations); undefined when only a runtime URL was configured. */
   ownerUrl: string | undefined;
   /** Set when the database is the embedded one. */
   embedded?: { dataDir: string; secrets: DataDirSecrets; startedHere: boolean };
   /** Stops the embedded server if this process started it. */
   close(): Promise<void>;
+}
+
+/**
+ * The runtime pool of a command: `runtimeUrl` with the configured pooler setting (`DATABASE_POOLER`;
+ * `auto` treats a `DATABASE_DIRECT_URL` other than `DATABASE_URL` as a transaction pooler).
+ */
+export function runtimeDatabase(
+  runtime: DatabaseRuntime,
+  config: CyberneticConfig,
+  options: { poolSize?: number } = {},
+): Db {
+  const pooler: DatabaseConfig["pooler"] = runtime.embedded ? "none" : config.database.pooler;
+  return createDatabase({
+    url: runtime.runtimeUrl,
+    directUrl: runtime.directUrl,
+    pooler,
+    poolSize: options.poolSize ?? config.database.poolSize,
+  });
 }
 
 /** Options of `openDatabaseRuntime`. */
@@ -96,7 +125,9 @@ export async function openDatabaseRuntime(
       await checkConnection(ownerUrl);
       await migrateWith(ownerUrl, options);
     }
-    return { runtimeUrl: config.database.url, ownerUrl, close: async () => {} };
+    const directUrl = config.database.directUrl ?? config.database.url;
+    if (directUrl !== config.database.url) await checkConnection(directUrl);
+    return { runtimeUrl: config.database.url, directUrl, ownerUrl, close: async () => {} };
   }
 
   const dataDir = config.dataDir;
@@ -114,7 +145,6 @@ export async function openDatabaseRuntime(
     const server = await startEmbeddedPostgres({
       dataDir: pgDataDir,
       password: secrets.postgresPassword,
-      exitHooks: false,
       onLog: (line) => logger.debug({ postgres: line }, "postgres"),
     });
     superuserUrl = server.url;
@@ -151,6 +181,7 @@ export async function openDatabaseRuntime(
     logger.debug({ database: describeDatabaseUrl(runtimeUrl) }, "embedded database ready");
     return {
       runtimeUrl,
+      directUrl: runtimeUrl,
       ownerUrl,
       embedded: { dataDir, secrets, startedHere: port === undefined },
       close: stop,
@@ -158,5 +189,41 @@ export async function openDatabaseRuntime(
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** `url` with another user and password (shown, not secret: placeholders). */
+function withCredentials(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = password;
+  return u.toString().replace(encodeURIComponent(password), password);
+}
+
+/**
+ * `assertRuntimeRoleIsSafe`, with the refusal saying which command fixes it: `cybernetic migrate` with
+ * the owner URL creates (or grants `cybernetic_app` to) the runtime role DATABASE_URL names.
+ */
+export async function assertServableRole(db: Db, url: string): Promise<RuntimeRoleReport> {
+  try {
+    return await assertRuntimeRoleIsSafe(db);
+  } catch (error) {
+    const report = CyberneticError.isInstance(error)
+      ? (error.details as RuntimeRoleReport | undefined)
+      : undefined;
+    if (!report || !CyberneticError.isInstance(error)) throw error;
+    const privileged = report.superuser || report.bypassRls || report.ownsTables;
+    const fix = privileged
+      ? `keep this URL as DATABASE_OWNER_URL, point DATABASE_URL at a login role of its own, and let migrate create it: ` +
+        `DATABASE_OWNER_URL='${withCredentials(url, report.role, "…")}' DATABASE_URL='${withCredentials(url, "cybernetic_runtime", "<new-password>")}' cybernetic migrate`
+      : `let migrate grant ${APP_ROLE} to "${report.role}": DATABASE_OWNER_URL='<owner URL>' DATABASE_URL='${withCredentials(url, report.role, "…")}' cybernetic migrate`;
+    throw new CyberneticError(
+      "unavailable",
+      `${error.message.replace(/ \(see ensureRuntimeRole\)$/, "")}. To fix: ${fix}; then start again with both set (docs/RUNBOOK.md)`,
+      {
+        details: report,
+        cause: error,
+      },
+    );
   }
 }

@@ -2,9 +2,9 @@
  * The CLI's connection to `@cybernetic/workers` and `@cybernetic/storage` (both dependencies of the
  * gateway, imported statically).
  */
-import { createStorage as createStorageAdapter, type StorageAdapter } from "@cybernetic/storage";
+import type { StorageAdapter } from "@cybernetic/storage";
 import * as workers from "@cybernetic/workers";
-import type { CyberneticConfig, StorageConfig } from "../config.js";
+import type { CyberneticConfig } from "../config.js";
 import type { PolicyEvaluator } from "../policy-evaluator.js";
 
 /** The functions the CLI calls from `@cybernetic/workers` (typed by the package itself). */
@@ -16,11 +16,14 @@ export type WorkersModule = Pick<
   | "builtInJobs"
   | "evaluatePolicy"
   | "createHeuristicAnalyzer"
+  | "callTelegramBotApi"
+  | "jobNames"
+  | "deadLetterQueue"
 >;
 
 /**
- * What the jobs need from the configuration: the S4 analyzer (the built-in heuristic one) and, when a
- * bot token is configured, the Telegram channel.
+ * What the jobs need from the configuration: the S4 analyzer (the built-in heuristic one), the platform's
+ * Telegram bot when a token is configured, and the Bot API's address for tenants' own bots.
  */
 export function workerDependencies(
   workers: WorkersModule,
@@ -34,6 +37,8 @@ export function workerDependencies(
     ...(config.telegram.botToken
       ? { telegram: { token: config.telegram.botToken, baseUrl: config.telegram.apiBaseUrl } }
       : {}),
+    // Tenants' own bots (settings.telegram.botToken) go to the same Bot API.
+    ...(config.telegram.apiBaseUrl ? { telegramApi: { baseUrl: config.telegram.apiBaseUrl } } : {}),
   };
 }
 
@@ -46,31 +51,8 @@ export type WorkerHandle = Awaited<ReturnType<WorkersModule["startWorkers"]>>;
 /** The storage adapter the CLI builds (artifacts, readiness, housekeeping). */
 export type CliStorage = StorageAdapter;
 
-/** The workers package (a dependency of the gateway; kept behind `loadWorkers` for the CLI's call sites). */
-export async function loadWorkers(): Promise<{ workers?: WorkersModule; problem?: string }> {
-  return { workers };
-}
-
-/** Builds the storage adapter named by the configuration (`@cybernetic/storage`'s `createStorage`). */
-export function createStorage(config: StorageConfig): Promise<CliStorage> {
-  const s3 = config.s3;
-  return createStorageAdapter(
-    config.driver === "local"
-      ? { driver: "local", root: config.localRoot }
-      : config.driver === "s3"
-        ? {
-            driver: "s3",
-            bucket: s3.bucket ?? "",
-            region: s3.region,
-            ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-            forcePathStyle: s3.forcePathStyle,
-            ...(s3.accessKeyId && s3.secretAccessKey
-              ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }
-              : {}),
-          }
-        : { driver: "memory" },
-  );
-}
+/** The workers package, as the CLI uses it (a dependency of the gateway, always present). */
+export const workersModule: WorkersModule = workers;
 
 /**
  * Adapts the workers' policy engine to the gateway's dry run: `matched` there means the `on` pattern

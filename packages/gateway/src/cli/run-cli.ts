@@ -3,21 +3,28 @@ import { parseArgs } from "node:util";
 import { CyberneticError } from "@cybernetic/core";
 import { ConfigError, loadConfig } from "../config.js";
 import { type CliIo, processIo, UsageError } from "./cli-io.js";
+import { deadLettersCommand } from "./dead-letters-command.js";
 import { COMMAND_HELP, MAIN_HELP } from "./help.js";
 import { migrateCommand } from "./migrate-command.js";
 import { serveCommand } from "./serve-command.js";
-import { tenantCreateCommand } from "./tenant-command.js";
+import { telegramCommand } from "./telegram-command.js";
+import { tenantCreateCommand, tenantKeyCommand } from "./tenant-command.js";
 import { workerCommand } from "./worker-command.js";
 
+/** The gateway package's version: its package.json is `../` from the bundle in dist/, `../../` from src/cli/. */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version: string;
-    };
-    return pkg.version;
-  } catch {
-    return "unknown";
+  for (const relative of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === "@cybernetic/gateway" && pkg.version) return pkg.version;
+    } catch {
+      // try the next
+    }
   }
+  return "unknown";
 }
 
 type OptionSpec = Record<string, { type: "boolean" | "string"; short?: string }>;
@@ -56,6 +63,10 @@ function parse(
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command === "help" && rest[0] !== undefined) {
+      if (!(rest[0] in COMMAND_HELP)) throw new UsageError(`unknown command ${JSON.stringify(rest[0])}`);
+      return help(io, rest[0]);
+    }
     if (command === undefined || command === "-h" || command === "--help" || command === "help") {
       io.out(MAIN_HELP);
       return command === undefined ? 2 : 0;
@@ -97,19 +108,77 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         );
         if (values.help) return help(io, "tenant");
         const [sub, slug, ...extra] = positionals;
-        if (sub !== "create")
+        if (sub !== "create" && sub !== "key")
           throw new UsageError(
-            `unknown tenant command ${JSON.stringify(sub ?? "")}; try \`cybernetic tenant create <slug>\``,
+            `unknown tenant command ${JSON.stringify(sub ?? "")}; try \`cybernetic tenant create <slug>\` or \`cybernetic tenant key <slug>\``,
           );
-        if (!slug) throw new UsageError("tenant create needs a <slug>");
+        if (!slug) throw new UsageError(`tenant ${sub} needs a <slug>`);
         if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-        return await tenantCreateCommand(
+        const args = {
+          slug,
+          ...(typeof values.name === "string" ? { name: values.name } : {}),
+          json: Boolean(values.json),
+        };
+        return sub === "create"
+          ? await tenantCreateCommand(loadConfig(io.env), args, io)
+          : await tenantKeyCommand(loadConfig(io.env), args, io);
+      }
+      case "telegram": {
+        const { values, positionals } = parse(
+          rest,
+          {
+            url: { type: "string" },
+            tenant: { type: "string" },
+            "drop-pending-updates": { type: "boolean" },
+            "max-connections": { type: "string" },
+            json: { type: "boolean" },
+          },
+          true,
+        );
+        if (values.help) return help(io, "telegram");
+        const [action, ...extra] = positionals;
+        if (action !== "set-webhook" && action !== "delete-webhook" && action !== "webhook-info")
+          throw new UsageError(
+            `unknown telegram command ${JSON.stringify(action ?? "")}; try set-webhook, delete-webhook or webhook-info`,
+          );
+        if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+        if (values.url !== undefined && action !== "set-webhook")
+          throw new UsageError("--url is for set-webhook only");
+        const max = values["max-connections"];
+        const maxConnections = typeof max === "string" ? Number(max) : undefined;
+        if (
+          maxConnections !== undefined &&
+          !(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 100)
+        )
+          throw new UsageError("--max-connections must be an integer from 1 to 100");
+        return await telegramCommand(
           loadConfig(io.env),
           {
-            slug,
-            ...(typeof values.name === "string" ? { name: values.name } : {}),
+            action,
+            ...(typeof values.url === "string" ? { url: values.url } : {}),
+            ...(typeof values.tenant === "string" ? { tenant: values.tenant } : {}),
+            dropPendingUpdates: Boolean(values["drop-pending-updates"]),
+            ...(maxConnections === undefined ? {} : { maxConnections }),
             json: Boolean(values.json),
           },
+          io,
+        );
+      }
+      case "dead-letters": {
+        const { values, positionals } = parse(rest, { limit: { type: "string" } }, true);
+        if (values.help) return help(io, "dead-letters");
+        const [action = "list", queue, ...extra] = positionals;
+        if (action !== "list" && action !== "retry" && action !== "discard")
+          throw new UsageError(
+            `unknown dead-letters action ${JSON.stringify(action)}; try list, retry or discard`,
+          );
+        if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+        const limit = values.limit === undefined ? 100 : Number(values.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+          throw new UsageError("--limit must be a whole number from 1 to 10000");
+        return await deadLettersCommand(
+          loadConfig(io.env),
+          { action, ...(queue === undefined ? {} : { queue }), limit },
           io,
         );
       }

@@ -1,30 +1,57 @@
+import { join } from "node:path";
 import {
-  assertRuntimeRoleIsSafe,
   CyberneticError,
-  createDatabase,
+  createEventBus,
   createPlatform,
   type Db,
+  databasePooler,
+  type EventBus,
   type Platform,
 } from "@cybernetic/core";
+import { createStorage } from "@cybernetic/storage";
 import type { CyberneticConfig } from "../config.js";
 import { createGateway } from "../create-gateway.js";
 import { createLogger } from "../logger.js";
 import type { ServedGateway } from "../serve-gateway.js";
 import type { CliIo } from "./cli-io.js";
 import { writeSecrets } from "./data-dir.js";
-import { type DatabaseRuntime, openDatabaseRuntime } from "./database-runtime.js";
+import {
+  assertServableRole,
+  type DatabaseRuntime,
+  openDatabaseRuntime,
+  runtimeDatabase,
+} from "./database-runtime.js";
 import {
   type CliQueue,
   type CliStorage,
-  createStorage,
-  loadWorkers,
   policyEvaluatorOf,
   type WorkerHandle,
   workerDependencies,
+  workersModule,
 } from "./integrations.js";
 import { shutdownSignal } from "./shutdown-signal.js";
 
 const DEFAULT_TENANT = "default";
+
+/** Fails fast, before the database is started, when the port is taken (bound again later for real). */
+async function assertPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  const { createServer } = await import("node:net");
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? portTaken(port) : error),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** EADDRINUSE, as one line that says what to do. */
+function portTaken(port: number): Error {
+  return new Error(
+    `port ${port} is already in use (another cybernetic serve?): stop it, or pick another port with PORT=, e.g. PORT=${port + 1} pnpm start`,
+  );
+}
 
 /** What a started `serve` holds, in the order it is released. */
 interface Running {
@@ -32,43 +59,61 @@ interface Running {
   workers?: WorkerHandle;
   queue?: CliQueue;
   storage?: CliStorage;
+  bus?: EventBus;
   db?: Db;
   runtime?: DatabaseRuntime;
 }
 
+/**
+ * Releases what `serve` holds, in order: HTTP, workers, queue, storage, pool, embedded PostgreSQL.
+ * `timeoutMs` is a ceiling for the whole stop: each step gets what is left of it, and once it has passed
+ * no step is waited for any more (the pool and PostgreSQL are still told to stop; PostgreSQL, in its own
+ * process group, finishes its fast shutdown on its own).
+ */
 async function release(
   running: Running,
   timeoutMs: number,
-  log: (fields: Record<string, unknown>, msg: string) => void,
-) {
+  log: { warn(fields: Record<string, unknown>, msg: string): void },
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const left = () => Math.max(500, deadline - Date.now());
-  const step = async (name: string, fn: (() => Promise<unknown>) | undefined) => {
+  const left = () => Math.max(0, deadline - Date.now());
+  let late = false;
+  const step = async (name: string, fn: ((ms: number) => Promise<unknown>) | undefined) => {
     if (!fn) return;
-    try {
-      await fn();
-    } catch (error) {
-      log({ err: error, step: name }, "error while shutting down");
+    const ms = left();
+    const work = Promise.resolve()
+      .then(() => fn(ms))
+      .catch((error: unknown) => {
+        log.warn({ err: error, step: name }, `could not stop ${name} cleanly`);
+      });
+    if (late || ms === 0) {
+      if (!late)
+        log.warn(
+          { step: name, timeoutMs },
+          `SHUTDOWN_TIMEOUT_MS passed before stopping ${name}; not waiting`,
+        );
+      late = true;
+      return; // started, not waited for
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), ms);
+    });
+    const outcome = await Promise.race([work.then(() => "done" as const), expired]);
+    clearTimeout(timer);
+    if (outcome === "late") {
+      late = true;
+      log.warn({ step: name, timeoutMs }, `SHUTDOWN_TIMEOUT_MS passed while stopping ${name}; not waiting`);
     }
   };
-  await step(
-    "http",
-    running.server && (() => (running.server as ServedGateway).close({ timeoutMs: left() })),
-  );
-  await step(
-    "workers",
-    running.workers && (() => (running.workers as WorkerHandle).stop({ timeoutMs: left() })),
-  );
-  await step(
-    "queue",
-    running.queue && (() => (running.queue as CliQueue).stop({ graceful: true, timeoutMs: left() })),
-  );
-  await step(
-    "storage",
-    running.storage?.close && (() => (running.storage as CliStorage).close?.() ?? Promise.resolve()),
-  );
-  await step("database", running.db && (() => (running.db as Db).destroy()));
-  await step("postgres", running.runtime && (() => (running.runtime as DatabaseRuntime).close()));
+  const { server, workers, queue, storage, bus, db, runtime } = running;
+  await step("http", server && ((ms) => server.close({ timeoutMs: ms })));
+  await step("workers", workers && ((ms) => workers.stop({ timeoutMs: ms })));
+  await step("queue", queue && ((ms) => queue.stop({ graceful: true, timeoutMs: ms })));
+  await step("storage", storage?.close && (() => storage.close?.() ?? Promise.resolve()));
+  await step("events", bus && (() => bus.stop()));
+  await step("database", db && (() => db.destroy()));
+  await step("postgres", runtime && (() => runtime.close()));
 }
 
 /** On the embedded default's first start: the `default` tenant and its key, printed once. */
@@ -103,23 +148,21 @@ export async function serveCommand(
   });
   const running: Running = {};
   try {
-    const { workers, problem } = await loadWorkers();
-    if (problem)
-      logger.warn({}, `${problem}: serving without a job queue (episodes are recorded, not analysed)`);
+    await assertPortFree(config.port, config.host);
+    const workers = workersModule;
     running.runtime = await openDatabaseRuntime(config, {
       migrate: true,
       logger,
-      ...(workers ? { installQueue: (url: string) => workers.installQueue(url) } : {}),
+      installQueue: (url: string) => workers.installQueue(url),
     });
     const runtime = running.runtime;
-    running.db = createDatabase({ url: runtime.runtimeUrl, poolSize: config.database.poolSize });
+    running.db = runtimeDatabase(runtime, config);
     // Refuse to serve tenants over a role that row-level security would not restrict.
-    await assertRuntimeRoleIsSafe(running.db);
+    await assertServableRole(running.db, runtime.runtimeUrl);
 
-    if (workers) {
-      running.queue = workers.createJobQueue({ connectionString: runtime.runtimeUrl, logger });
-      await running.queue.start();
-    }
+    // The queue and LISTEN connections hold sessions: past any pooler (DATABASE_DIRECT_URL).
+    running.queue = workers.createJobQueue({ connectionString: runtime.directUrl, logger });
+    await running.queue.start();
     running.storage = await createStorage(config.storage).catch((error: Error) => {
       logger.warn({ err: error }, `storage unavailable: ${error.message}`);
       return undefined;
@@ -147,33 +190,40 @@ export async function serveCommand(
     }
     const defaultKey = runtime.embedded ? await ensureDefaultTenant(platform) : undefined;
 
+    // One LISTEN connection for this process; the gateway fans its events out to SSE streams.
+    running.bus = createEventBus({ db: running.db, listenUrl: runtime.directUrl, logger });
+    await running.bus.start();
     const gateway = createGateway({
       platform,
+      bus: running.bus,
       config: { ...config.gateway, adminKey },
       logger,
       ...(running.queue ? { queue: running.queue } : {}),
       ...(running.storage ? { storage: running.storage } : {}),
-      ...(workers ? { evaluatePolicy: policyEvaluatorOf(workers) } : {}),
+      evaluatePolicy: policyEvaluatorOf(workers),
     });
-    if (flags.workers && workers && running.queue) {
+    if (flags.workers) {
       running.workers = await workers.startWorkers({
         platform,
         queue: running.queue,
         jobs: workers.builtInJobs(),
         logger,
         concurrency: config.workerConcurrency,
-        listenUrl: runtime.runtimeUrl,
+        listenUrl: runtime.directUrl,
         deps: workerDependencies(workers, config, running.storage),
         hooks: { onJobFinished: ({ name, outcome }) => gateway.metrics.jobFinished(name, outcome) },
       });
     }
-    running.server = await gateway.serve({ port: config.port, host: config.host });
+    running.server = await gateway.serve({ port: config.port, host: config.host }).catch((error) => {
+      throw (error as NodeJS.ErrnoException).code === "EADDRINUSE" ? portTaken(config.port) : error;
+    });
     const url = running.server.url;
     logger.info(
       {
         url,
         workers: Boolean(running.workers),
         embedded: Boolean(runtime.embedded),
+        pooler: databasePooler(running.db),
         storage: config.storage.driver,
       },
       "listening",
@@ -181,14 +231,19 @@ export async function serveCommand(
     const lines = [`\ncybernetic is listening on ${url}\n`];
     if (runtime.embedded)
       lines.push(`  data:       ${runtime.embedded.dataDir} (embedded PostgreSQL, local files)\n`);
+    const secretsFile = runtime.embedded && join(runtime.embedded.dataDir, "secrets.json");
     if (generatedAdminKey) {
-      lines.push(
-        `  admin key:  ${generatedAdminKey}\n              (generated; kept in ${runtime.embedded?.dataDir}/secrets.json)\n`,
-      );
+      lines.push(`  admin key:  ${generatedAdminKey}\n              (generated; kept in ${secretsFile})\n`);
+    } else if (secretsFile && !config.gateway.adminKey) {
+      lines.push(`  admin key:  in ${secretsFile} ("adminKey")\n`);
     }
     if (defaultKey) {
       lines.push(
         `  tenant "${DEFAULT_TENANT}" API key (shown once, store it now):\n              ${defaultKey}\n`,
+      );
+    } else if (runtime.embedded) {
+      lines.push(
+        `  a new key for tenant "${DEFAULT_TENANT}":  pnpm cybernetic tenant key ${DEFAULT_TENANT}\n`,
       );
     }
     const key = defaultKey ?? "<API key>";
@@ -204,11 +259,11 @@ export async function serveCommand(
     const received = await signal;
     logger.info({ signal: received }, "shutting down");
   } catch (error) {
-    await release(running, config.gateway.shutdownTimeoutMs, (f, m) => logger.error(f, m));
+    await release(running, config.gateway.shutdownTimeoutMs, logger);
     logger.flush();
     throw error;
   }
-  await release(running, config.gateway.shutdownTimeoutMs, (f, m) => logger.error(f, m));
+  await release(running, config.gateway.shutdownTimeoutMs, logger);
   logger.info({}, "stopped");
   logger.flush();
   return 0;

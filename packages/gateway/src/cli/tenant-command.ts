@@ -1,24 +1,14 @@
-import { createDatabase, createPlatform } from "@cybernetic/core";
 import type { CyberneticConfig } from "../config.js";
-import { createLogger } from "../logger.js";
 import type { CliIo } from "./cli-io.js";
-import { openDatabaseRuntime } from "./database-runtime.js";
+import { withCliPlatform } from "./with-cli-platform.js";
 
 /** `cybernetic tenant create <slug> [--name] [--json]`. */
-export async function tenantCreateCommand(
+export function tenantCreateCommand(
   config: CyberneticConfig,
   args: { slug: string; name?: string; json: boolean },
   io: CliIo,
 ): Promise<number> {
-  const logger = createLogger({
-    level: config.logLevel === "info" ? "warn" : config.logLevel,
-    destination: 2,
-    sync: true,
-  });
-  const runtime = await openDatabaseRuntime(config, { migrate: !config.database.url, logger });
-  const db = createDatabase({ url: runtime.runtimeUrl, poolSize: 1 });
-  try {
-    const platform = createPlatform({ db, logger });
+  return withCliPlatform(config, async (platform) => {
     const { tenant, apiKey } = await platform.tenants.create(
       { name: args.name ?? args.slug, slug: args.slug },
       { issueKey: true },
@@ -30,8 +20,20 @@ export async function tenantCreateCommand(
       io.out(`API key (shown once, store it now): ${apiKey?.key}\n`);
     }
     return 0;
-  } finally {
-    await db.destroy();
-    await runtime.close();
-  }
+  });
+}
+
+/** `cybernetic tenant key <slug> [--name] [--json]`: issues another API key (all scopes) for a tenant. */
+export function tenantKeyCommand(
+  config: CyberneticConfig,
+  args: { slug: string; name?: string; json: boolean },
+  io: CliIo,
+): Promise<number> {
+  return withCliPlatform(config, async (platform) => {
+    const tenantId = await platform.tenants.idBySlug(args.slug);
+    const apiKey = await platform.apiKeys.issue(tenantId, { name: args.name ?? "cli" });
+    if (args.json) io.out(`${JSON.stringify(apiKey, null, 2)}\n`);
+    else io.out(`API key for tenant ${args.slug} (shown once, store it now): ${apiKey.key}\n`);
+    return 0;
+  });
 }

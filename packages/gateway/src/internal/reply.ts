@@ -60,6 +60,22 @@ export class StreamReply extends Reply {
   }
 }
 
+/**
+ * An answer the handler writes itself once the pipeline has its headers (the event stream): on Node
+ * `start` gets the response and the pipeline's headers (request id, CORS, security) and owns the
+ * response from then on; elsewhere (HEAD, `app.fetch`) `cancel` is called and only the headers go out.
+ */
+export class HijackReply extends Reply {
+  constructor(
+    /** Resolves once the response is over: srvx ends a response as soon as the handler settles. */
+    readonly start: (res: ServerResponse, headers: string[]) => Promise<void>,
+    readonly cancel: () => void,
+    contentType: string,
+  ) {
+    super(200, undefined, [], contentType);
+  }
+}
+
 const JSON_TYPE = "application/json; charset=utf-8";
 
 /** Serialises the reply; `headers` (a flat `[name, value, name, value…]` list) gains content type and extras. */
@@ -81,9 +97,12 @@ export function writeNodeResponse(
   res: ServerResponse,
   reply: Reply,
   headers: string[],
-): typeof HANDLED | Response {
+): typeof HANDLED | Response | Promise<typeof HANDLED> {
   // A stream goes back to srvx as a response whose body it pipes to the socket (with backpressure).
   if (reply instanceof StreamReply) return toFastResponse(reply, headers, true);
+  if (reply instanceof HijackReply) {
+    return reply.start(res, headers).then(() => HANDLED);
+  }
   const body = prepare(reply, headers);
   if (body !== null) headers.push("content-length", String(Buffer.byteLength(body)));
   res.writeHead(reply.status, headers);
@@ -97,7 +116,11 @@ export function writeNodeResponse(
  */
 export function toFastResponse(reply: Reply, headers: string[], nodeStream = false): Response {
   let body: string | ReadableStream | Readable | null;
-  if (reply instanceof StreamReply) {
+  if (reply instanceof HijackReply) {
+    reply.cancel();
+    headers.push("content-type", reply.contentType as string);
+    body = null;
+  } else if (reply instanceof StreamReply) {
     prepareStream(reply, headers);
     body =
       reply.stream === undefined

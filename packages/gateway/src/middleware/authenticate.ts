@@ -129,7 +129,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
               error.code === "unauthorized"
                 ? unauthorized(
                     error.message,
-                    String((error.details as { reason?: string })?.reason ?? "invalid"),
+                    String((error.details as { reason?: string })?.reason ?? "unknown_key"),
                   )
                 : error,
           };

@@ -15,7 +15,7 @@ export interface Cors {
 }
 
 const ALLOW_HEADERS = "authorization, content-type, x-api-key, x-request-id, last-event-id";
-const EXPOSE_HEADERS = "x-request-id, retry-after, location";
+const EXPOSE_HEADERS = "x-request-id, retry-after, location, x-event-cursor";
 const NONE: readonly HeaderPair[] = Object.freeze([]);
 const VARY_ONLY: readonly HeaderPair[] = Object.freeze([["vary", "origin"]] as const);
 

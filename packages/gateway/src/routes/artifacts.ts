@@ -1,13 +1,20 @@
 import type { IncomingMessage } from "node:http";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
-import { type Artifact, type ArtifactService, CyberneticError, listArtifactsSchema } from "@cybernetic/core";
+import {
+  type Artifact,
+  type ArtifactService,
+  artifactPageSchema,
+  artifactSchema,
+  CyberneticError,
+  listArtifactsSchema,
+} from "@cybernetic/core";
 import type { H3Event } from "h3";
 import { z } from "zod";
+import { EVENT_CURSOR_RESPONSE_HEADERS, listAtEventCursor } from "../internal/event-cursor.js";
 import { type HeaderPair, json, noContent, StreamReply } from "../internal/reply.js";
 import { assertRequestOpen, payloadTooLarge } from "../middleware/body-limit.js";
-import { artifactPageSchema, artifactSchema } from "../openapi/resource-schemas.js";
-import { type AnyRoute, defineRoute, type RouteContext } from "../route-definition.js";
+import { type AnyRoute, defineApiRoute, type RouteContext } from "../route-definition.js";
 import { notConfigured, type RouteDependencies, tenantOf } from "./route-dependencies.js";
 
 /** `*path`: everything after `/v1/artifacts/`, percent-decoded; the artifact service validates it. */
@@ -153,27 +160,36 @@ export function artifactRoutes(deps: RouteDependencies): AnyRoute[] {
   };
 
   return [
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/artifacts",
       operationId: "listArtifacts",
       summary: "The tenant's artifacts by path, with a prefix filter",
+      description: "Cursor-paginated in path order; `prefix` keeps the paths that start with it.",
       tag: "artifacts",
       auth: "tenant",
       scope: "artifacts",
       query: listArtifactsSchema,
-      responses: { 200: { description: "One page of artifacts", schema: artifactPageSchema } },
+      responses: {
+        200: {
+          description: "One page of artifacts",
+          schema: artifactPageSchema,
+          headers: EVENT_CURSOR_RESPONSE_HEADERS,
+        },
+      },
       errors: ["validation_failed", "invalid_cursor", "unavailable"],
-      handler: (ctx) => service().list(tenantOf(ctx), ctx.query),
+      handler: (ctx) =>
+        listAtEventCursor(deps.platform.db, tenantOf(ctx), () => service().list(tenantOf(ctx), ctx.query)),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "PUT",
       path: ARTIFACT_PATH,
       operationId: "putArtifact",
       summary: "Store an artifact (streamed); replaces the one at the same path",
       description:
         "The body is streamed to storage as it arrives. `Content-Type` is kept; `x-cybernetic-meta-<name>` headers become metadata; " +
-        "`x-cybernetic-expires-at` (ISO timestamp) schedules its removal. 201 for a new path, 200 when it replaced one.",
+        "`x-cybernetic-expires-at` (ISO timestamp) schedules its removal; `x-cybernetic-unit-id` names the unit it belongs to (default the root unit). " +
+        "201 for a new path, 200 when it replaced one.",
       tag: "artifacts",
       auth: "tenant",
       scope: "artifacts",
@@ -190,12 +206,14 @@ export function artifactRoutes(deps: RouteDependencies): AnyRoute[] {
         const headers = ctx.event.req.headers;
         const upload = uploadOf(ctx.event, maxBytes);
         const expiresAt = headers.get("x-cybernetic-expires-at");
+        const unitId = headers.get("x-cybernetic-unit-id");
         let artifact: Artifact;
         try {
           artifact = await artifacts.put(tenant, ctx.params.path, upload.body, {
             contentType: headers.get("content-type") ?? "application/octet-stream",
             metadata: metadataOf(headers),
             ...(expiresAt !== null ? { expiresAt } : {}),
+            ...(unitId !== null ? { unitId } : {}),
             signal: upload.signal,
           });
         } catch (error) {
@@ -206,11 +224,13 @@ export function artifactRoutes(deps: RouteDependencies): AnyRoute[] {
         return json(artifact.createdAt === artifact.updatedAt ? 201 : 200, artifact);
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: ARTIFACT_PATH,
       operationId: "getArtifact",
       summary: "Download an artifact (streamed); `Range: bytes=a-b` gives 206",
+      description:
+        "Streams the bytes with `content-type`, `content-length` and `etag`; a single `Range: bytes=a-b` answers 206.",
       tag: "artifacts",
       auth: "tenant",
       scope: "artifacts",
@@ -225,11 +245,12 @@ export function artifactRoutes(deps: RouteDependencies): AnyRoute[] {
       errors: [...artifactErrors, "range_not_satisfiable"],
       handler: (ctx) => download(ctx, true),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "HEAD",
       path: ARTIFACT_PATH,
       operationId: "headArtifact",
       summary: "An artifact's headers (size, content type, SHA-256) without its bytes",
+      description: "The same headers as a download, without the body.",
       tag: "artifacts",
       auth: "tenant",
       scope: "artifacts",
@@ -238,11 +259,12 @@ export function artifactRoutes(deps: RouteDependencies): AnyRoute[] {
       errors: [...artifactErrors],
       handler: (ctx) => download(ctx, false),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "DELETE",
       path: ARTIFACT_PATH,
       operationId: "deleteArtifact",
       summary: "Delete an artifact (record and blob)",
+      description: "Deletes the record and the stored bytes; 404 when nothing is stored at the path.",
       tag: "artifacts",
       auth: "tenant",
       scope: "artifacts",

@@ -1,7 +1,13 @@
-import { createEpisodeSchema, listEpisodesSchema } from "@cybernetic/core";
+import {
+  createEpisodeSchema,
+  episodePageSchema,
+  episodeSchema,
+  episodeWriteResultSchema,
+  listEpisodesSchema,
+} from "@cybernetic/core";
+import { EVENT_CURSOR_RESPONSE_HEADERS, listAtEventCursor } from "../internal/event-cursor.js";
 import { json } from "../internal/reply.js";
-import { episodePageSchema, episodeSchema, episodeWriteResultSchema } from "../openapi/resource-schemas.js";
-import { type AnyRoute, defineRoute } from "../route-definition.js";
+import { type AnyRoute, defineApiRoute } from "../route-definition.js";
 import { idParams } from "./path-params.js";
 import { notConfigured, type RouteDependencies, tenantOf } from "./route-dependencies.js";
 
@@ -10,7 +16,7 @@ export function episodeRoutes(deps: RouteDependencies): AnyRoute[] {
   const { platform } = deps;
   const { episodes } = platform;
   return [
-    defineRoute({
+    defineApiRoute({
       method: "POST",
       path: "/v1/episodes",
       operationId: "createEpisode",
@@ -34,23 +40,32 @@ export function episodeRoutes(deps: RouteDependencies): AnyRoute[] {
         });
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/episodes",
       operationId: "listEpisodes",
       summary: "Episodes, newest first; filter by status and tag",
+      description: "Cursor-paginated; `status` and `tag` filter the list.",
       tag: "episodes",
       auth: "tenant",
       query: listEpisodesSchema,
-      responses: { 200: { description: "One page of episodes", schema: episodePageSchema } },
+      responses: {
+        200: {
+          description: "One page of episodes",
+          schema: episodePageSchema,
+          headers: EVENT_CURSOR_RESPONSE_HEADERS,
+        },
+      },
       errors: ["validation_failed", "invalid_cursor"],
-      handler: (ctx) => episodes.list(tenantOf(ctx), ctx.query),
+      handler: (ctx) =>
+        listAtEventCursor(platform.db, tenantOf(ctx), () => episodes.list(tenantOf(ctx), ctx.query)),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/episodes/:id",
       operationId: "getEpisode",
       summary: "One episode",
+      description: "With its analysis once S4 has analysed it (`status` `complete`).",
       tag: "episodes",
       auth: "tenant",
       params: idParams,
@@ -58,11 +73,13 @@ export function episodeRoutes(deps: RouteDependencies): AnyRoute[] {
       errors: ["validation_failed", "not_found"],
       handler: (ctx) => episodes.get(tenantOf(ctx), ctx.params.id),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "POST",
       path: "/v1/episodes/:id/analyze",
       operationId: "analyzeEpisode",
       summary: "Analyse a complete or failed episode again",
+      description:
+        "Sets the episode back to `pending` and enqueues a new analysis job; 409 while an analysis is pending or running.",
       tag: "episodes",
       auth: "tenant",
       params: idParams,

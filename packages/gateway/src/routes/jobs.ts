@@ -1,36 +1,23 @@
-import { notFound } from "@cybernetic/core";
-import type { JobInfo } from "../gateway-dependencies.js";
-import { jobSchema } from "../openapi/resource-schemas.js";
-import { type AnyRoute, defineRoute } from "../route-definition.js";
+import { type Job, jobSchema, notFound } from "@cybernetic/core";
+import type { GatewayJob } from "../gateway-dependencies.js";
+import { type AnyRoute, defineApiRoute } from "../route-definition.js";
 import { idParams } from "./path-params.js";
 import { notConfigured, type RouteDependencies, tenantOf } from "./route-dependencies.js";
 
-const iso = (value: Date | string | null | undefined): string | null =>
-  value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : value;
-
-function toJob(job: JobInfo) {
-  return {
-    id: job.id,
-    name: job.name,
-    state: job.state,
-    priority: job.priority,
-    attempts: job.attempts,
-    retryLimit: job.retryLimit,
-    createdAt: iso(job.createdAt),
-    startedAt: iso(job.startedAt),
-    completedAt: iso(job.completedAt),
-    output: job.output ?? null,
-  };
+/** The API's view of a queued job: everything but the tenant (the caller's own, by construction). */
+function toJob({ tenantId: _tenant, ...job }: GatewayJob): Job {
+  return job;
 }
 
 /** `GET /v1/jobs/:id`: a tenant sees only jobs it enqueued. */
 export function jobRoutes(deps: RouteDependencies): AnyRoute[] {
   return [
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/jobs/:id",
       operationId: "getJob",
       summary: "One of the calling tenant's jobs (e.g. an episode's analysis)",
+      description: "Only the calling tenant's jobs are visible; another tenant's job id is 404.",
       tag: "jobs",
       auth: "tenant",
       params: idParams,

@@ -1,19 +1,24 @@
 import {
-  type CyberneticEvent,
   createPolicySchema,
   customEventTypeSchema,
+  type EventEnvelope,
   eventTypes,
   jsonObjectSchema,
   listPoliciesSchema,
+  listPolicyEvaluationsSchema,
   matchesEventPattern,
   type Policy,
+  policyEvaluationPageSchema,
+  policyEvaluationSchema,
+  policyPageSchema,
+  policySchema,
   updatePolicySchema,
 } from "@cybernetic/core";
 import { z } from "zod";
+import { EVENT_CURSOR_RESPONSE_HEADERS, listAtEventCursor } from "../internal/event-cursor.js";
 import { parseWith } from "../internal/parse-with.js";
 import { json, noContent } from "../internal/reply.js";
-import { policyEvaluationSchema, policyPageSchema, policySchema } from "../openapi/resource-schemas.js";
-import { type AnyRoute, defineRoute } from "../route-definition.js";
+import { type AnyRoute, defineApiRoute } from "../route-definition.js";
 import { idParams } from "./path-params.js";
 import { type RouteDependencies, tenantOf } from "./route-dependencies.js";
 
@@ -46,11 +51,13 @@ const inEffectAt = (policy: Policy, at: number) =>
 export function policyRoutes(deps: RouteDependencies): AnyRoute[] {
   const { policies } = deps.platform;
   return [
-    defineRoute({
+    defineApiRoute({
       method: "POST",
       path: "/v1/policies",
       operationId: "createPolicy",
       summary: "Create a policy; its rules are validated against the grammar",
+      description:
+        "Names are unique per tenant (409 on a duplicate). Writes `policy.created` to the outbox in the same transaction.",
       tag: "policies",
       auth: "tenant",
       body: createPolicySchema,
@@ -60,23 +67,32 @@ export function policyRoutes(deps: RouteDependencies): AnyRoute[] {
         return json(201, await policies.create(tenantOf(ctx), ctx.body));
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/policies",
       operationId: "listPolicies",
       summary: "Policies, highest priority first",
+      description: "Cursor-paginated; `active` filters the list.",
       tag: "policies",
       auth: "tenant",
       query: listPoliciesSchema,
-      responses: { 200: { description: "One page of policies", schema: policyPageSchema } },
+      responses: {
+        200: {
+          description: "One page of policies",
+          schema: policyPageSchema,
+          headers: EVENT_CURSOR_RESPONSE_HEADERS,
+        },
+      },
       errors: ["validation_failed", "invalid_cursor"],
-      handler: (ctx) => policies.list(tenantOf(ctx), ctx.query),
+      handler: (ctx) =>
+        listAtEventCursor(deps.platform.db, tenantOf(ctx), () => policies.list(tenantOf(ctx), ctx.query)),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/policies/:id",
       operationId: "getPolicy",
       summary: "One policy",
+      description: "404 for an unknown id or a policy of another tenant.",
       tag: "policies",
       auth: "tenant",
       params: idParams,
@@ -84,11 +100,13 @@ export function policyRoutes(deps: RouteDependencies): AnyRoute[] {
       errors: ["validation_failed", "not_found"],
       handler: (ctx) => policies.get(tenantOf(ctx), ctx.params.id),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "PATCH",
       path: "/v1/policies/:id",
       operationId: "updatePolicy",
       summary: "Change some fields of a policy (send `version` for optimistic locking)",
+      description:
+        "A JSON merge of the fields sent; with `version`, a stale version answers 409 `version_conflict`. Writes `policy.updated` to the outbox.",
       tag: "policies",
       auth: "tenant",
       params: idParams,
@@ -97,11 +115,13 @@ export function policyRoutes(deps: RouteDependencies): AnyRoute[] {
       errors: ["validation_failed", "not_found", "version_conflict", "duplicate"],
       handler: (ctx) => policies.update(tenantOf(ctx), ctx.params.id, ctx.body),
     }),
-    defineRoute({
+    defineApiRoute({
       method: "DELETE",
       path: "/v1/policies/:id",
       operationId: "deletePolicy",
       summary: "Delete a policy",
+      description:
+        "Writes `policy.deleted` to the outbox in the same transaction; 404 when it does not exist.",
       tag: "policies",
       auth: "tenant",
       params: idParams,
@@ -112,7 +132,25 @@ export function policyRoutes(deps: RouteDependencies): AnyRoute[] {
         return noContent();
       },
     }),
-    defineRoute({
+    defineApiRoute({
+      method: "GET",
+      path: "/v1/policies/:id/evaluations",
+      operationId: "listPolicyEvaluations",
+      summary: "What the policy did with each event it evaluated, newest first, suppressed firings included",
+      description:
+        "Each record says `applied`, `not_matched`, `suppressed` (S2 damping held a firing back: `suppressed.reason` " +
+        "is `pending`, `firing`, `cooldown` or `out_of_order`, with the reason in plain words), `error`, `loop_guard` " +
+        "or `failed`. `damping` is the policy's `for`/`cooldown` state with the count of suppressed firings by reason " +
+        "(null for a policy without them). Records go with their events (housekeeping's retention).",
+      tag: "policies",
+      auth: "tenant",
+      params: idParams,
+      query: listPolicyEvaluationsSchema,
+      responses: { 200: { description: "One page of evaluations", schema: policyEvaluationPageSchema } },
+      errors: ["validation_failed", "invalid_cursor", "not_found"],
+      handler: (ctx) => policies.evaluations(tenantOf(ctx), ctx.params.id, ctx.query),
+    }),
+    defineApiRoute({
       method: "POST",
       path: "/v1/policies/:id/evaluate",
       operationId: "evaluatePolicy",
@@ -138,7 +176,7 @@ export function policyRoutes(deps: RouteDependencies): AnyRoute[] {
           matches: matchesEventPattern(pattern, sample.type),
         }));
         const matched = patterns.some((p) => p.matches);
-        const event: CyberneticEvent = {
+        const event: EventEnvelope = {
           id: "0",
           type: sample.type,
           tenantId,

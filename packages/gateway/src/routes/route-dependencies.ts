@@ -5,6 +5,8 @@ import type { Authenticator } from "../middleware/authenticate.js";
 import type { PolicyEvaluator } from "../policy-evaluator.js";
 import type { Readiness } from "../readiness.js";
 import type { RouteContext } from "../route-definition.js";
+import type { EventRouteDependencies } from "./events.js";
+import type { TelegramRouteDependencies } from "./telegram.js";
 
 /** What the route modules are built from. */
 export interface RouteDependencies {
@@ -21,6 +23,10 @@ export interface RouteDependencies {
   openapi(): string;
   /** `performance.now()` at start, for `/health`'s uptime. */
   startedAt: number;
+  /** The SSE fan-out (absent without an event bus) and the stream tokens. */
+  events: EventRouteDependencies;
+  /** The Telegram webhook's configuration and its cache of webhook targets. */
+  telegram: TelegramRouteDependencies;
   /** True once the server is shutting down: `/ready` then answers 503 so load balancers move on. */
   draining(): boolean;
 }

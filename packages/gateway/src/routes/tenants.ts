@@ -1,16 +1,20 @@
-import { createApiKeySchema, createTenantSchema, cursorSchema, limitSchema } from "@cybernetic/core";
-import { z } from "zod";
-import { parseWith } from "../internal/parse-with.js";
-import { json } from "../internal/reply.js";
 import {
   apiKeyInfoSchema,
   apiKeyListSchema,
+  createApiKeySchema,
   createdTenantSchema,
+  createTenantSchema,
+  cursorSchema,
   issuedApiKeySchema,
+  limitSchema,
   tenantPageSchema,
   tenantSchema,
-} from "../openapi/resource-schemas.js";
-import { type AnyRoute, defineRoute } from "../route-definition.js";
+  updateTenantSchema,
+} from "@cybernetic/core";
+import { z } from "zod";
+import { parseWith } from "../internal/parse-with.js";
+import { json } from "../internal/reply.js";
+import { type AnyRoute, defineApiRoute } from "../route-definition.js";
 import { idParams, tenantKeyParams } from "./path-params.js";
 import { type RouteDependencies, tenantOf } from "./route-dependencies.js";
 
@@ -29,12 +33,15 @@ const CACHE_NOTE =
  */
 export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
   const { platform, authenticator } = deps;
+  const { targets } = deps.telegram;
   return [
-    defineRoute({
+    defineApiRoute({
       method: "POST",
       path: "/v1/tenants",
       operationId: "createTenant",
       summary: "Create a tenant with its five systems and a first API key (shown once)",
+      description:
+        "Admin key only. Creates the tenant, its five system states and a first API key in one transaction; the key is in the answer once and only its hash is stored.",
       tag: "tenants",
       auth: "admin",
       body: createTenantSchema,
@@ -46,11 +53,12 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
         return json(201, await platform.tenants.create(body as never, { issueKey: true }));
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/tenants",
       operationId: "listTenants",
       summary: "List tenants by slug",
+      description: "Admin key only. Cursor-paginated, ordered by slug.",
       tag: "tenants",
       auth: "admin",
       query: listTenantsQuerySchema,
@@ -60,11 +68,12 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
         return platform.tenants.list(parseWith(listTenantsQuerySchema, query, "query"));
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/tenants/:id",
       operationId: "getTenant",
       summary: "One tenant",
+      description: "Admin key only. 404 for an unknown id.",
       tag: "tenants",
       auth: "admin",
       params: idParams,
@@ -72,11 +81,32 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
       errors: ["validation_failed", "not_found"],
       handler: ({ params }) => platform.tenants.get(params.id),
     }),
-    defineRoute({
+    defineApiRoute({
+      method: "PATCH",
+      path: "/v1/tenants/:id",
+      operationId: "updateTenant",
+      summary: "Rename a tenant and/or change its settings (a JSON Merge Patch: `null` removes a member)",
+      description:
+        'Settings the platform reads: `webhookSecret` (signs webhook notifications, at least 16 characters), `alerts` (`[{ channel: telegram|webhook|event, to }]`) and `telegram` (the tenant\'s own bot: `{ botToken, webhookSecret, botUsername }`); other members are kept as given. Members named like a secret (`…secret`, `…token`, `…password`, `…apiKey`, …) are write-only: every read shows them as `"[redacted]"`.',
+      tag: "tenants",
+      auth: "admin",
+      params: idParams,
+      body: updateTenantSchema,
+      responses: { 200: { description: "The tenant, secrets redacted", schema: tenantSchema } },
+      errors: ["validation_failed", "not_found"],
+      async handler({ params, body }) {
+        const tenant = await platform.tenants.update(params.id, body as never);
+        // A new Telegram webhook secret takes effect here at once (elsewhere within the cache's TTL).
+        targets.forgetTenant(tenant.id);
+        return tenant;
+      },
+    }),
+    defineApiRoute({
       method: "POST",
       path: "/v1/tenants/:id/api-keys",
       operationId: "createApiKey",
       summary: "Issue an API key for a tenant (the key is shown once)",
+      description: "Admin key only. The key is in the answer once; only its hash is stored.",
       tag: "tenants",
       auth: "admin",
       params: idParams,
@@ -88,7 +118,7 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
         return json(201, await platform.apiKeys.issue(params.id, body));
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "POST",
       path: "/v1/tenants/:id/deactivate",
       operationId: "deactivateTenant",
@@ -102,10 +132,11 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
       async handler({ params }) {
         const tenant = await platform.tenants.deactivate(params.id);
         authenticator.forgetTenant(tenant.id);
+        targets.forgetTenant(tenant.id);
         return tenant;
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "POST",
       path: "/v1/tenants/:id/activate",
       operationId: "activateTenant",
@@ -120,14 +151,17 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
         const tenant = await platform.tenants.activate(params.id);
         // Drops the cached "tenant is deactivated" rejections too.
         authenticator.forgetTenant(tenant.id);
+        targets.forgetTenant(tenant.id);
         return tenant;
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/tenants/:id/api-keys",
       operationId: "listTenantApiKeys",
       summary: "List a tenant's API keys, newest first (never the keys themselves)",
+      description:
+        "Admin key only. Each key's name, display prefix, scopes and dates; never the key or its hash.",
       tag: "tenants",
       auth: "admin",
       params: idParams,
@@ -138,7 +172,7 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
         return { items: await platform.apiKeys.list(params.id) };
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "DELETE",
       path: "/v1/tenants/:id/api-keys/:keyId",
       operationId: "revokeTenantApiKey",
@@ -157,11 +191,12 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
         return info;
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "GET",
       path: "/v1/api-keys",
       operationId: "listApiKeys",
       summary: "List the calling tenant's API keys, newest first (never the keys themselves)",
+      description: "Each key's name, display prefix, scopes and dates; never the key or its hash.",
       tag: "tenants",
       auth: "tenant",
       scope: "read",
@@ -170,7 +205,7 @@ export function tenantRoutes(deps: RouteDependencies): AnyRoute[] {
         return { items: await platform.apiKeys.list(tenantOf(ctx)) };
       },
     }),
-    defineRoute({
+    defineApiRoute({
       method: "DELETE",
       path: "/v1/api-keys/:id",
       operationId: "revokeApiKey",

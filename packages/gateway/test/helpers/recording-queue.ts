@@ -1,21 +1,21 @@
 /**
  * An in-memory job queue for the gateway tests: it implements core's `JobQueue` (what the platform
  * enqueues with) and the gateway's `GatewayQueue` (job look-ups, readiness, depths). It stands in for
- * `@cybernetic/workers`' pg-boss queue, which the gateway only knows through those interfaces; once the
- * workers package exports `createJobQueue`, tests that need real jobs can use it instead.
+ * `@cybernetic/workers`' pg-boss queue, which the gateway only knows through those interfaces; tests that
+ * need real jobs use `createJobQueue` from the workers package instead.
  */
 import { randomUUID } from "node:crypto";
 import type { JobName, JobPayloads, JobQueue } from "../../../core/src/index.ts";
-import type { GatewayQueue, JobInfo } from "../../src/index.ts";
+import type { GatewayJob, GatewayQueue } from "../../src/index.ts";
 
 export interface RecordingQueue extends JobQueue, GatewayQueue {
-  jobs: Map<string, JobInfo>;
+  jobs: Map<string, GatewayJob>;
   /** Make `check()` fail with this message (readiness tests); undefined to recover. */
   failing: string | undefined;
 }
 
 export function createRecordingQueue(): RecordingQueue {
-  const jobs = new Map<string, JobInfo>();
+  const jobs = new Map<string, GatewayJob>();
   const queue: RecordingQueue = {
     jobs,
     failing: undefined,
@@ -28,7 +28,7 @@ export function createRecordingQueue(): RecordingQueue {
         priority: 0,
         attempts: 0,
         retryLimit: 3,
-        createdAt: new Date(),
+        createdAt: new Date().toISOString(),
         startedAt: null,
         completedAt: null,
         output: null,

@@ -2,7 +2,6 @@ import { episodeAnalysisSchema, type JsonObject } from "@cybernetic/core";
 import { z } from "zod";
 import type { Analyzer } from "../analysis/analyzer.js";
 import { createHeuristicAnalyzer } from "../analysis/heuristic-analyzer.js";
-import { raiseAlgedonic } from "../notify/algedonic.js";
 import { defineJob } from "../runtime/define-job.js";
 
 declare module "../runtime/define-job.js" {
@@ -30,7 +29,16 @@ const payloadSchema = z.object({ tenantId: z.uuid(), episodeId: z.uuid() }).stri
 export const episodeAnalyzeJob = defineJob({
   name: "episode.analyze",
   schema: payloadSchema,
-  batchSize: 10,
+  policy: {
+    retryLimit: 4,
+    retryDelay: 2,
+    retryDelayMax: 300,
+    expireInSeconds: 300,
+    heartbeatSeconds: 10,
+    priority: "normal",
+    batchSize: 10,
+    deadLetterRetentionDays: 30,
+  },
   async handler({ tenantId, episodeId }, ctx) {
     const { episodes } = ctx.platform;
     const started = await ctx.withTenant((trx) => episodes.startAnalysis(trx, episodeId));
@@ -44,8 +52,9 @@ export const episodeAnalyzeJob = defineJob({
       );
       analysis = episodeAnalysisSchema.parse(result) as unknown as JsonObject;
     } catch (error) {
-      // Out of retries: record the failure (and its event) so the episode does not stay "analyzing".
-      if (ctx.job.attempt > ctx.job.retryLimit) {
+      // Permanent or out of retries: record the failure (and its event) so the episode does not stay
+      // "analyzing".
+      if (!ctx.willRetry(error)) {
         const message = error instanceof Error ? error.message : String(error);
         await ctx.withTenant((trx) => episodes.failAnalysis(trx, tenantId, episodeId, message));
       }
@@ -56,12 +65,19 @@ export const episodeAnalyzeJob = defineJob({
       await episodes.completeAnalysis(trx, tenantId, episodeId, analysis);
       let alerts = 0;
       if (risk.level === "critical") {
-        alerts = await raiseAlgedonic(trx, ctx.queue, tenantId, {
-          severity: "pain",
-          message: `Critical risk in episode "${started.title}": ${(risk.reasons ?? []).slice(0, 3).join("; ") || "see analysis"}`,
-          source: { kind: "analysis", episodeId },
-          key: `analysis:${episodeId}`,
-        });
+        const raised = await ctx.platform.alerts.raiseIn(
+          trx,
+          tenantId,
+          {
+            severity: "pain",
+            message: `Critical risk in episode "${started.title}": ${(risk.reasons ?? []).slice(0, 3).join("; ") || "see analysis"}`,
+            source: { kind: "analysis", episodeId },
+            key: `analysis:${episodeId}`,
+            unitId: started.unitId,
+          },
+          { queue: ctx.queue },
+        );
+        alerts = raised.notifications;
       }
       return { status: "complete", risk: risk.level ?? null, alerts };
     });

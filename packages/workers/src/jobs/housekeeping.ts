@@ -1,4 +1,4 @@
-import { appendEvent, withTenant } from "@cybernetic/core";
+import { appendEvent, IDEMPOTENCY_RETENTION_HOURS, withTenant } from "@cybernetic/core";
 import { sql } from "kysely";
 import { z } from "zod";
 import { defineJob } from "../runtime/define-job.js";
@@ -39,7 +39,8 @@ const MAX_ROUNDS = 100;
  * Housekeeping, across tenants, through the narrow SECURITY DEFINER functions of migration 0002 (each
  * deletes only what retention says may go):
  * - outbox events published more than `eventRetentionDays` ago (default 7), and their evaluation records;
- * - Telegram deduplication rows older than `telegramDedupeHours` (default 48);
+ * - Telegram deduplication rows older than `telegramDedupeHours` (default 48), with the chat buckets idle
+ *   that long and the outgoing pacing slots already past;
  * - expired artifacts: each row is deleted within its own tenant (row-level security applies), with its
  *   `artifact.deleted` event, and its blob removed before that transaction commits, so a blob never
  *   outlives its row by more than a failed commit (a retry then deletes the row; deleting a blob twice
@@ -47,12 +48,23 @@ const MAX_ROUNDS = 100;
  * Finished jobs are pg-boss's own business: each queue deletes completed and failed jobs after
  * `deleteAfterSeconds` (7 days, set by `installQueue`), in its maintenance pass.
  *
- * `startWorkers` schedules it every 15 minutes (`boss.schedule`).
+ * Its definition schedules it every 15 minutes; `startWorkers` registers the schedule.
  */
 export const housekeepingJob = defineJob({
   name: "housekeeping",
   schema: z.record(z.string(), z.never()),
-  batchSize: 1,
+  policy: {
+    retryLimit: 2,
+    retryDelay: 30,
+    retryDelayMax: 600,
+    expireInSeconds: 900,
+    heartbeatSeconds: 30,
+    priority: "low",
+    batchSize: 1,
+    deadLetterRetentionDays: 30,
+  },
+  // Every 15 minutes, once across all workers (pg-boss cron).
+  schedule: { cron: "*/15 * * * *", payload: {} },
   async handler(_payload, ctx) {
     const { db } = ctx.platform;
     const options = ctx.deps.housekeeping ?? {};
@@ -76,6 +88,18 @@ export const housekeepingJob = defineJob({
       db,
     );
     const telegramUpdates = Number(dedupe[0]?.n ?? 0);
+    // Pacing slots in the past, and chat buckets idle as long as the dedupe window (refilled by then).
+    const { rows: telegram } = await sql<{ n: number }>`
+      select cybernetic.purge_telegram_state(now() - make_interval(secs => ${dedupeHours * 3_600})) as n`.execute(
+      db,
+    );
+    const telegramState = Number(telegram[0]?.n ?? 0);
+
+    const { rows: keys } = await sql<{ n: number }>`
+      select cybernetic.purge_idempotency_keys(now() - make_interval(secs => ${IDEMPOTENCY_RETENTION_HOURS * 3_600})) as n`.execute(
+      db,
+    );
+    const idempotencyKeys = Number(keys[0]?.n ?? 0);
 
     const blobs = ctx.deps.artifactBlobs;
     let artifacts = 0;
@@ -121,7 +145,15 @@ export const housekeepingJob = defineJob({
       }
     }
 
-    const result = { events, telegramUpdates, artifacts, blobsRemoved, artifactErrors };
+    const result = {
+      events,
+      telegramUpdates,
+      telegramState,
+      idempotencyKeys,
+      artifacts,
+      blobsRemoved,
+      artifactErrors,
+    };
     ctx.logger.info(result, "housekeeping done");
     return result;
   },

@@ -1,7 +1,7 @@
 import {
   appendEvent,
   CyberneticError,
-  type CyberneticEvent,
+  type EventEnvelope,
   isUuid,
   type Json,
   type JsonObject,
@@ -12,7 +12,6 @@ import {
 } from "@cybernetic/core";
 import { sql } from "kysely";
 import { z } from "zod";
-import { raiseAlgedonic } from "../notify/algedonic.js";
 import { recordNotification } from "../notify/notifications.js";
 import {
   type Causation,
@@ -32,6 +31,7 @@ const payloadSchema = z
 /** What happened to one (event, policy) pair in this run. */
 type PolicyStatus =
   | "applied"
+  | "suppressed"
   | "not_matched"
   | "error"
   | "loop_guard"
@@ -40,7 +40,7 @@ type PolicyStatus =
   | "retry";
 
 interface LoadedEvent {
-  event: CyberneticEvent;
+  event: EventEnvelope;
   seq: string;
   xid: string;
 }
@@ -95,12 +95,40 @@ async function causationOf(trx: TenantTransaction, loaded: LoadedEvent): Promise
   return sibling ? parseCausation(sibling.data) : null;
 }
 
+/** The unit an event concerns: `data.unitId` when it names one of the tenant's units, else the root. */
+async function eventUnit(trx: TenantTransaction, event: EventEnvelope): Promise<EventUnit> {
+  const named = event.data.unitId;
+  const row = await trx
+    .selectFrom("units")
+    .select(["id", "name", "slug", "depth", "path"])
+    .where((eb) => (isUuid(named) ? eb("id", "=", named) : eb("parent_id", "is", null)))
+    .executeTakeFirst();
+  if (row) return row;
+  // A unit id that names nothing (written by hand into a custom event): the event is the root's.
+  return trx
+    .selectFrom("units")
+    .select(["id", "name", "slug", "depth", "path"])
+    .where("parent_id", "is", null)
+    .executeTakeFirstOrThrow();
+}
+
+interface EventUnit {
+  id: string;
+  name: string;
+  slug: string;
+  depth: number;
+  path: string[];
+}
+
 async function loadContext(
   trx: TenantTransaction,
   tenantId: string,
-  event: CyberneticEvent,
+  event: EventEnvelope,
+  unit: EventUnit,
 ): Promise<PolicyContextInput> {
-  const context: PolicyContextInput = {};
+  const context: PolicyContextInput = {
+    unit: { id: unit.id, name: unit.name, slug: unit.slug, depth: unit.depth, path: unit.path },
+  };
   const tenant = await trx
     .selectFrom("tenants")
     .select(["id", "slug", "name", "settings"])
@@ -141,6 +169,7 @@ async function loadContext(
     const state = await trx
       .selectFrom("system_states")
       .selectAll()
+      .where("unit_id", "=", unit.id)
       .where("system", "=", system)
       .executeTakeFirst();
     if (state) {
@@ -202,7 +231,7 @@ async function runAction(
   ctx: JobContext,
   tenantId: string,
   policy: Policy,
-  event: CyberneticEvent,
+  event: EventEnvelope,
   action: PlannedAction,
   context: PolicyContextInput,
   caused: Causation,
@@ -230,21 +259,101 @@ async function runAction(
       return { type: "publish", index: action.index, event: action.event };
     }
     case "set_state": {
-      // The condition saw the state at this version; if another writer got in between, the patch would
-      // rest on a state the condition never saw: conflict, and the job is retried on fresh state.
-      const expected = context.state?.system === action.system ? context.state.version : undefined;
-      const state = await ctx.platform.systems.patchIn(trx, tenantId, action.system, action.patch, expected);
+      // A policy's actions act on its own unit's states. The condition saw the event's unit's state at
+      // this version; if that is the state being patched and another writer got in between, the patch
+      // would rest on a state the condition never saw: conflict, and the job is retried on fresh state.
+      const sameState = context.state?.system === action.system && context.unit?.id === policy.unitId;
+      const expected = sameState ? context.state?.version : undefined;
+      const state = await ctx.platform.systems.patchIn(trx, tenantId, action.system, action.patch, expected, {
+        unitId: policy.unitId,
+      });
       return { type: "set_state", index: action.index, system: action.system, version: state.version };
     }
     case "algedonic": {
-      const notifications = await raiseAlgedonic(trx, ctx.queue, tenantId, {
-        severity: action.severity,
-        message: action.message,
-        source: { kind: "policy", policyId: policy.id, eventId: event.id },
-        key,
-        causedBy,
-      });
+      // Raised at the unit the event concerns: that is where it hurts.
+      const { notifications } = await ctx.platform.alerts.raiseIn(
+        trx,
+        tenantId,
+        {
+          severity: action.severity,
+          message: action.message,
+          source: { kind: "policy", policyId: policy.id, eventId: event.id },
+          key,
+          causedBy,
+          ...(context.unit ? { unitId: context.unit.id } : {}),
+        },
+        { queue: ctx.queue },
+      );
       return { type: "algedonic", index: action.index, severity: action.severity, notifications };
+    }
+    case "record_reading": {
+      // On an indicator of the policy's own unit, by name. A reading the indicator cannot take (no such
+      // indicator, one older than its latest reading, another value at that moment) is skipped and said
+      // in the outcome: retrying would not change it, and failing would undo the policy's other actions.
+      const done = {
+        type: "record_reading",
+        index: action.index,
+        indicator: action.indicator,
+        at: action.at,
+      };
+      const indicator = await trx
+        .selectFrom("indicators")
+        .select("id")
+        .where("unit_id", "=", policy.unitId)
+        .where("name", "=", action.indicator)
+        .executeTakeFirst();
+      if (!indicator) {
+        ctx.logger.warn(
+          { policyId: policy.id, indicator: action.indicator },
+          "record_reading: no such indicator",
+        );
+        return { ...done, skipped: "not_found" };
+      }
+      try {
+        const result = await ctx.platform.indicators.recordIn(trx, tenantId, indicator.id, [
+          { at: new Date(action.at), actuality: action.actuality },
+        ]);
+        return {
+          ...done,
+          indicatorId: indicator.id,
+          actuality: action.actuality,
+          ...(result.duplicates > 0 ? { duplicate: true } : {}),
+        };
+      } catch (error) {
+        if (!CyberneticError.isInstance(error) || error.code !== "conflict") throw error;
+        const reason = (error.details as { reason?: unknown } | undefined)?.reason;
+        ctx.logger.warn(
+          { policyId: policy.id, indicator: action.indicator, err: error },
+          "record_reading: reading skipped",
+        );
+        return {
+          ...done,
+          indicatorId: indicator.id,
+          skipped: typeof reason === "string" ? reason : "conflict",
+        };
+      }
+    }
+  }
+}
+
+/** S2 asked to decide an earlier event first (`conflict`, `details.reason` `ordering`). */
+const isOrdering = (error: unknown) =>
+  CyberneticError.isInstance(error) &&
+  error.code === "conflict" &&
+  (error.details as { reason?: unknown } | undefined)?.reason === "ordering";
+
+/**
+ * Runs one policy's evaluation; while S2 waits for an earlier event of a burst (evaluated by a job
+ * running beside this one), tries again here every 50 ms for up to 5 s before leaving it to the job's
+ * retries: bursts are decided in order within moments instead of after backoff.
+ */
+async function inOrder<T>(ctx: JobContext, run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isOrdering(error) || attempt >= 100 || ctx.signal.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 }
@@ -261,6 +370,11 @@ const errorMessage = (error: unknown) =>
  * and, when it matched, write `policy.triggered` `{ policyId, eventId, outcome }`. Events at depth
  * `MAX_POLICY_DEPTH` or more (policy-caused chains) are recorded as `loop_guard` and not evaluated.
  *
+ * Policies on a unit see only events of that unit's subtree. S2: a damped policy (`for` / `cooldown`)
+ * asks `policies.dampIn` whether this match fires, in event order (it waits, briefly in place and then by
+ * retrying, for an earlier matching event to be decided on); a held-back firing is recorded as
+ * `suppressed` with its reason and runs nothing.
+ *
  * A policy whose transaction fails (a `set_state` version conflict, a database error) leaves no record,
  * so the job is retried for it after the others are done; on the last attempt the failure itself is
  * recorded (`failed`, with `policy.triggered` carrying the error).
@@ -268,7 +382,16 @@ const errorMessage = (error: unknown) =>
 export const policyEvaluateJob = defineJob({
   name: "policy.evaluate",
   schema: payloadSchema,
-  batchSize: 20,
+  policy: {
+    retryLimit: 5,
+    retryDelay: 1,
+    retryDelayMax: 120,
+    expireInSeconds: 120,
+    heartbeatSeconds: 10,
+    priority: "high",
+    batchSize: 20,
+    deadLetterRetentionDays: 30,
+  },
   async handler({ tenantId, eventId }, ctx): Promise<JsonObject> {
     const loaded = await ctx.withTenant(async (trx) => {
       const found = await loadEvent(trx, eventId);
@@ -278,11 +401,17 @@ export const policyEvaluateJob = defineJob({
         .select("active")
         .where("id", "=", tenantId)
         .executeTakeFirst();
+      const unit = await eventUnit(trx, found.event);
+      // A policy sees the events of its own unit and of every unit below it.
+      const policies = (await ctx.platform.policies.inEffect(trx, new Date())).filter((p) =>
+        unit.path.includes(p.unitId),
+      );
       return {
         ...found,
+        unit,
         active: tenant?.active ?? false,
         causation: await causationOf(trx, found),
-        policies: await ctx.platform.policies.inEffect(trx, new Date()),
+        policies,
       };
     });
     if (!loaded) return { status: "event_gone", eventId };
@@ -297,47 +426,72 @@ export const policyEvaluateJob = defineJob({
       const caused = childCausation(policy.id, event.id, depth);
       let matched = false;
       try {
-        const status = await ctx.withTenant(async (trx): Promise<PolicyStatus> => {
-          if (depth >= MAX_POLICY_DEPTH) {
+        const status = await inOrder(ctx, () =>
+          ctx.withTenant(async (trx): Promise<PolicyStatus> => {
+            if (depth >= MAX_POLICY_DEPTH) {
+              const outcome: JsonObject = {
+                status: "loop_guard",
+                depth,
+                ...(causation ? { causedBy: causationJson(causation) } : {}),
+              };
+              return (await recordEvaluation(trx, tenantId, event.id, policy.id, false, outcome))
+                ? "loop_guard"
+                : "already_evaluated";
+            }
+            const context = await loadContext(trx, tenantId, event, loaded.unit);
+            const verdict = evaluatePolicy(policy, event, context);
+            // S2: a damped policy (`for` / `cooldown`) decides, in event order, whether this match fires.
+            const damping =
+              verdict.onMatched && verdict.errors.length === 0
+                ? await ctx.platform.policies.dampIn(trx, tenantId, policy, event, {
+                    held: verdict.matched,
+                    wait: !last,
+                  })
+                : undefined;
+            if (damping?.kind === "duplicate") return "already_evaluated";
+            const suppressed = damping?.kind === "suppressed" ? damping : undefined;
+            matched = verdict.matched && suppressed === undefined;
+            const status: PolicyStatus = suppressed
+              ? "suppressed"
+              : verdict.matched
+                ? "applied"
+                : verdict.errors.length > 0
+                  ? "error"
+                  : "not_matched";
             const outcome: JsonObject = {
-              status: "loop_guard",
+              status,
               depth,
-              ...(causation ? { causedBy: causationJson(causation) } : {}),
+              conditionResult: summarise(verdict.conditionResult),
+              ...(verdict.errors.length > 0 ? { errors: verdict.errors.slice(0, 20) } : {}),
+              ...(matched ? { actions: verdict.actions.map((a) => a.type) } : {}),
+              ...(suppressed
+                ? { suppressed: { reason: suppressed.reason, message: suppressed.message } }
+                : {}),
             };
-            return (await recordEvaluation(trx, tenantId, event.id, policy.id, false, outcome))
-              ? "loop_guard"
-              : "already_evaluated";
-          }
-          const context = await loadContext(trx, tenantId, event);
-          const verdict = evaluatePolicy(policy, event, context);
-          matched = verdict.matched;
-          const status: PolicyStatus = verdict.matched
-            ? "applied"
-            : verdict.errors.length > 0
-              ? "error"
-              : "not_matched";
-          const outcome: JsonObject = {
-            status,
-            depth,
-            conditionResult: summarise(verdict.conditionResult),
-            ...(verdict.errors.length > 0 ? { errors: verdict.errors.slice(0, 20) } : {}),
-            ...(verdict.matched ? { actions: verdict.actions.map((a) => a.type) } : {}),
-          };
-          if (!(await recordEvaluation(trx, tenantId, event.id, policy.id, verdict.matched, outcome)))
-            return "already_evaluated";
-          if (verdict.errors.length > 0)
-            ctx.logger.warn(
-              { policyId: policy.id, eventId: event.id, errors: verdict.errors },
-              "policy not evaluable",
+            if (!(await recordEvaluation(trx, tenantId, event.id, policy.id, verdict.matched, outcome)))
+              return "already_evaluated";
+            if (suppressed) return "suppressed";
+            if (verdict.errors.length > 0)
+              ctx.logger.warn(
+                { policyId: policy.id, eventId: event.id, errors: verdict.errors },
+                "policy not evaluable",
+              );
+            if (!matched) return status;
+            const done: JsonObject[] = [];
+            for (const action of verdict.actions) {
+              done.push(await runAction(trx, ctx, tenantId, policy, event, action, context, caused));
+            }
+            await writeTriggered(
+              trx,
+              tenantId,
+              policy,
+              event.id,
+              { status: "applied", actions: done },
+              caused,
             );
-          if (!verdict.matched) return status;
-          const done: JsonObject[] = [];
-          for (const action of verdict.actions) {
-            done.push(await runAction(trx, ctx, tenantId, policy, event, action, context, caused));
-          }
-          await writeTriggered(trx, tenantId, policy, event.id, { status: "applied", actions: done }, caused);
-          return "applied";
-        });
+            return "applied";
+          }),
+        );
         results.push({ policyId: policy.id, status });
       } catch (error) {
         const conflict = CyberneticError.isInstance(error) && error.code === "version_conflict";

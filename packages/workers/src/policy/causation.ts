@@ -3,7 +3,7 @@
  * sits. Every event a policy's actions write carries `data.causedBy`; evaluation stops at
  * `MAX_POLICY_DEPTH`, so a policy that reacts to its own output (or two that feed each other) cannot loop.
  */
-import type { JsonObject } from "@cybernetic/core";
+import type { EventData } from "@cybernetic/core";
 
 /** Where a policy-caused event came from. */
 export interface Causation {
@@ -46,7 +46,7 @@ export function childCausation(policyId: string, eventId: string, parentDepth: n
   return { policyId, eventId, depth: parentDepth + 1 };
 }
 
-/** A causation as JSON, for event data and notification payloads. */
-export function causationJson(causation: Causation): JsonObject {
+/** A causation as JSON, for event data (`causedBy` of the event registry) and notification payloads. */
+export function causationJson(causation: Causation): EventData<"policy.triggered">["causedBy"] {
   return { policyId: causation.policyId, eventId: causation.eventId, depth: causation.depth };
 }

@@ -13,6 +13,7 @@ const event: CyberneticEvent = {
     title: "Line 3 stopped",
     risk: "high",
     systems: [1, 3],
+    sentiment: "negative",
   },
 };
 
@@ -162,6 +163,64 @@ describe("evaluatePolicy", () => {
       { index: 1, type: "set_state", system: 3, patch: { note: "{{event.id}}" } },
       { index: 2, type: "algedonic", severity: "pain", message: "Pain: Line 3 stopped" },
     ]);
+  });
+
+  describe("record_reading", () => {
+    const reading = (action: Record<string, unknown>) =>
+      policy({ then: [{ type: "record_reading", indicator: "output", ...action }] });
+    const outputEvent = {
+      ...event,
+      data: { ...event.data, output: 840, measuredAt: "2025-01-01T00:59:00+01:00" },
+    };
+
+    it("plans a number or an expression over the event, at the event's time unless `at` says otherwise", () => {
+      expect(evaluatePolicy(reading({ value: 12.5 }), outputEvent, context).actions).toEqual([
+        { index: 0, type: "record_reading", indicator: "output", actuality: 12.5, at: event.occurredAt },
+      ]);
+      const verdict = evaluatePolicy(
+        reading({ value: { "*": [{ var: "event.data.output" }, 2] }, at: { var: "event.data.measuredAt" } }),
+        outputEvent,
+        context,
+      );
+      expect(verdict.matched).toBe(true);
+      // The offset is kept as the same moment, written in UTC.
+      expect(verdict.actions).toEqual([
+        {
+          index: 0,
+          type: "record_reading",
+          indicator: "output",
+          actuality: 1680,
+          at: "2024-12-31T23:59:00.000Z",
+        },
+      ]);
+    });
+
+    it.each([
+      [
+        "a string",
+        { value: { var: "event.data.title" } },
+        /then\.0\.value gave "Line 3 stopped", not a finite number/,
+      ],
+      ["a missing field", { value: { var: "event.data.nothing" } }, /then\.0\.value gave null/],
+      ["a negative number", { value: -1 }, /then\.0\.value gave -1/],
+      [
+        "an operator outside the whitelist",
+        { value: { method: ["x", "length"] } },
+        /invalid rules at then\.0\.value/,
+      ],
+      [
+        "an `at` that is no timestamp",
+        { value: 1, at: { var: "event.data.title" } },
+        /then\.0\.at gave "Line 3 stopped", not an ISO timestamp/,
+      ],
+      ["an `at` without a zone", { value: 1, at: "2025-01-01T00:00:00" }, /not an ISO timestamp/],
+    ])("does not match when the value is %s, and says why", (_name, action, message) => {
+      const verdict = evaluatePolicy(reading(action), outputEvent, context);
+      expect(verdict.matched).toBe(false);
+      expect(verdict.onMatched).toBe(true);
+      expect(verdict.actions).toEqual([]);
+      expect(verdict.errors.join("\n")).toMatch(message);
+    });
   });
 
   describe("never evaluates anything unknown to true", () => {

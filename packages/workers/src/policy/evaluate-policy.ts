@@ -8,12 +8,13 @@
  * with an error saying why. Never the other way round.
  */
 import {
-  type CyberneticEvent,
+  type EventEnvelope,
   type Json,
   type JsonObject,
   matchesEventPattern,
   type PolicyRules,
   policyRulesSchema,
+  type RecordReadingAction,
   type SystemNumber,
   validateJsonLogic,
 } from "@cybernetic/core";
@@ -26,7 +27,8 @@ export type PlannedAction =
   | { index: number; type: "notify"; channel: "telegram" | "webhook" | "event"; to: string; text: string }
   | { index: number; type: "publish"; event: `custom.${string}`; data: JsonObject }
   | { index: number; type: "set_state"; system: SystemNumber; patch: JsonObject }
-  | { index: number; type: "algedonic"; severity: "pain" | "pleasure"; message: string };
+  | { index: number; type: "algedonic"; severity: "pain" | "pleasure"; message: string }
+  | { index: number; type: "record_reading"; indicator: string; actuality: number; at: string };
 
 /** The verdict of `evaluatePolicy`. */
 export interface PolicyEvaluation {
@@ -97,6 +99,48 @@ export function policyListensTo(rules: unknown, type: string): boolean {
   return Array.isArray(on) && on.some((p) => typeof p === "string" && matchesEventPattern(p, type));
 }
 
+/** An action that cannot be planned (a `record_reading` value that is not a number): the policy does not match. */
+class PlanError extends Error {}
+
+/** Applies a JSON Logic expression of an action, after the same whitelist check as `if`. */
+function applyLogic(expression: unknown, data: unknown, what: string): unknown {
+  const issues = validateJsonLogic(expression);
+  if (issues.length > 0) {
+    throw new PlanError(
+      `invalid ${what}${issues[0]?.path.length ? ` at ${issues[0].path.join(".")}` : ""}: ${issues[0]?.message}`,
+    );
+  }
+  try {
+    return jsonLogic.apply(expression as jsonLogic.RulesLogic, data);
+  } catch (error) {
+    throw new PlanError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function planReading(action: RecordReadingAction, index: number, context: PolicyContext): PlannedAction {
+  const data = toLogicData(context);
+  const what = `then.${index}`;
+  const value = applyLogic(action.value, data, `${what}.value`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new PlanError(
+      `${what}.value gave ${JSON.stringify(value) ?? String(value)}, not a finite number ≥ 0`,
+    );
+  }
+  let at = context.event.occurredAt;
+  if (action.at !== undefined) {
+    const given = applyLogic(action.at, data, `${what}.at`);
+    const time = typeof given === "string" && ISO_TIMESTAMP.test(given) ? Date.parse(given) : Number.NaN;
+    if (!Number.isFinite(time)) {
+      throw new PlanError(`${what}.at gave ${JSON.stringify(given) ?? String(given)}, not an ISO timestamp`);
+    }
+    at = new Date(time).toISOString();
+  }
+  return { index, type: "record_reading", indicator: action.indicator, actuality: value, at };
+}
+
+/** An ISO 8601 date and time with a zone (`Z` or an offset), as `at` must give. */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
 function plan(rules: PolicyRules, context: PolicyContext): PlannedAction[] {
   return rules.then.map((action, index): PlannedAction => {
     switch (action.type) {
@@ -118,6 +162,8 @@ function plan(rules: PolicyRules, context: PolicyContext): PlannedAction[] {
         };
       case "set_state":
         return { index, type: "set_state", system: action.system, patch: action.patch as JsonObject };
+      case "record_reading":
+        return planReading(action, index, context);
       default:
         return {
           index,
@@ -143,7 +189,7 @@ function plan(rules: PolicyRules, context: PolicyContext): PlannedAction[] {
  */
 export function evaluatePolicy(
   policy: EvaluablePolicy,
-  event: CyberneticEvent,
+  event: EventEnvelope,
   context: PolicyContextInput = {},
 ): PolicyEvaluation {
   const notMatched = (onMatched: boolean, errors: string[], conditionResult: unknown = null) => ({
@@ -186,5 +232,12 @@ export function evaluatePolicy(
     }
   }
   if (!jsonLogic.truthy(conditionResult)) return notMatched(true, [], conditionResult ?? null);
-  return { onMatched: true, matched: true, conditionResult, actions: plan(rules, full), errors: [] };
+  let actions: PlannedAction[];
+  try {
+    actions = plan(rules, full);
+  } catch (error) {
+    if (error instanceof PlanError) return notMatched(true, [error.message], conditionResult ?? null);
+    throw error;
+  }
+  return { onMatched: true, matched: true, conditionResult, actions, errors: [] };
 }

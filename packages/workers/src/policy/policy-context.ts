@@ -8,11 +8,14 @@
  *   tenant:  { id, slug, name, settings }                      settings without secrets (see below)
  *   episode: { id, title, content, source, sourceId, tags,     when event.data.episodeId names one
  *              status, analysis, createdAt, analyzedAt }
- *   state:   { system, name, state, version, updatedAt }       when event.data.system names one (1..5)
+ *   state:   { system, name, state, version, updatedAt }       when event.data.system names one (1..5):
+ *                                                              that system of the event's unit
+ *   unit:    { id, name, slug, depth, path }                   the unit the event concerns
+ *                                                              (event.data.unitId, else the root)
  * }
  * ```
  */
-import type { CyberneticEvent, Json, JsonObject } from "@cybernetic/core";
+import { type EventEnvelope, type Json, type JsonObject, SECRET_SETTING_NAME } from "@cybernetic/core";
 
 /** The tenant as conditions and templates see it. */
 export interface PolicyTenantContext {
@@ -48,18 +51,28 @@ export interface PolicyStateContext {
   updatedAt: string;
 }
 
+/** The unit an event concerns (`event.data.unitId`, else the root unit). */
+export interface PolicyUnitContext {
+  id: string;
+  name: string;
+  slug: string;
+  /** 0 for the root. */
+  depth: number;
+  /** Ids from the root down to the unit. */
+  path: string[];
+}
+
 /** Everything a policy is evaluated against. */
 export interface PolicyContext {
-  event: CyberneticEvent;
+  event: EventEnvelope;
   tenant?: PolicyTenantContext;
   episode?: PolicyEpisodeContext;
   state?: PolicyStateContext;
+  unit?: PolicyUnitContext;
 }
 
 /** The context beside the event, as `evaluatePolicy` takes it. */
 export type PolicyContextInput = Omit<PolicyContext, "event">;
-
-const SECRET_KEY = /secret|token|password|passwd|credential|api[-_]?key|private[-_]?key/i;
 
 /**
  * Removes members whose names look secret (`webhookSecret`, `botToken`, `apiKey`, …) at any depth, so a
@@ -77,7 +90,7 @@ export function redactSettings(settings: JsonObject): JsonObject {
     if (Array.isArray(value)) return value.map((item) => walk(item, depth + 1));
     const out: JsonObject = {};
     for (const [key, member] of Object.entries(value)) {
-      if (SECRET_KEY.test(key)) continue;
+      if (SECRET_SETTING_NAME.test(key)) continue;
       Object.defineProperty(out, key, {
         value: walk(member, depth + 1),
         enumerable: true,

@@ -19,8 +19,9 @@
 import { type Db, type EventBus, type Logger, silentLogger } from "@cybernetic/core";
 import { sql } from "kysely";
 import { fromKysely } from "pg-boss";
+import { policyEvaluateJob } from "../jobs/policy-evaluate.js";
 import type { CyberneticQueue } from "../queue/job-queue.js";
-import { priorityValues, queuePolicies } from "../queue/queues.js";
+import { priorityValues } from "../queue/queues.js";
 
 /** Options of `createPolicyDispatcher`. */
 export interface PolicyDispatcherOptions {
@@ -81,7 +82,7 @@ export function createPolicyDispatcher(options: PolicyDispatcherOptions): Policy
   const logger = options.logger ?? silentLogger;
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 500, 10_000));
   const consumer = options.consumer ?? "policy";
-  const priority = priorityValues[queuePolicies["policy.evaluate"].priority];
+  const priority = priorityValues[policyEvaluateJob.policy.priority];
   let running = false;
   let current: Promise<void> | undefined;
   let again = false;

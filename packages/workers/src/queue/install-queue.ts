@@ -1,6 +1,8 @@
 import pg from "pg";
 import { PgBoss } from "pg-boss";
-import { deadLetterQueue, jobNames, QUEUE_SCHEMA, queuePolicies } from "./queues.js";
+import { builtInJobs } from "../jobs/index.js";
+import type { AnyJobDefinition } from "../runtime/define-job.js";
+import { deadLetterQueue, QUEUE_SCHEMA } from "./queues.js";
 
 /** Options of `installQueue`. */
 export interface InstallQueueOptions {
@@ -8,6 +10,8 @@ export interface InstallQueueOptions {
   schema?: string;
   /** The role the application runs as; gets data (not DDL) privileges. Default `cybernetic_app`. */
   appRole?: string;
+  /** The jobs whose queues to create, each with its own policy. Default: `builtInJobs()`. */
+  jobs?: readonly AnyJobDefinition[];
 }
 
 /**
@@ -40,11 +44,11 @@ export async function installQueue(
   await boss.start();
   try {
     const existing = new Set((await boss.getQueues()).map((q) => q.name));
-    for (const name of jobNames) {
-      const policy = queuePolicies[name];
+    for (const { name, policy } of options.jobs ?? builtInJobs()) {
       const dead = deadLetterQueue(name);
-      if (!existing.has(dead))
-        await boss.createQueue(dead, { retryLimit: 0, deleteAfterSeconds: 30 * 86400 });
+      const deadSettings = { retryLimit: 0, deleteAfterSeconds: policy.deadLetterRetentionDays * 86400 };
+      if (existing.has(dead)) await boss.updateQueue(dead, deadSettings);
+      else await boss.createQueue(dead, deadSettings);
       const settings = {
         retryLimit: policy.retryLimit,
         retryDelay: policy.retryDelay,
@@ -60,12 +64,15 @@ export async function installQueue(
           ...settings,
           heartbeatSeconds: policy.heartbeatSeconds,
           notify: true,
+          ...(policy.orderedByKey ? { policy: "key_strict_fifo" } : {}),
         });
     }
   } finally {
     await boss.stop({ graceful: false, close: true });
   }
   const client = new pg.Client({ connectionString: ownerConnectionString });
+  // A connection lost between statements emits 'error'; the failing query already rejects with it.
+  client.on("error", () => {});
   await client.connect();
   try {
     const s = pg.escapeIdentifier(schema);

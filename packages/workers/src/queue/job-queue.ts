@@ -1,15 +1,20 @@
 import {
   CyberneticError,
   type EnqueueOptions,
+  isConnectionError,
+  type Job,
   type JobName,
   type JobPayloads,
+  type JobPriority,
   type JobQueue,
   type Logger,
   silentLogger,
   type TenantTransaction,
 } from "@cybernetic/core";
 import { fromKysely, PgBoss } from "pg-boss";
-import { deadLetterQueue, jobNames, priorityValues, QUEUE_SCHEMA, queuePolicyOf } from "./queues.js";
+import { builtInJobs } from "../jobs/index.js";
+import type { AnyJobDefinition } from "../runtime/define-job.js";
+import { deadLetterQueue, priorityValues, QUEUE_SCHEMA } from "./queues.js";
 
 /** Options of `createJobQueue`. */
 export interface JobQueueOptions {
@@ -25,23 +30,16 @@ export interface JobQueueOptions {
    * `heartbeatSeconds` + this (pg-boss's own default is 60 s).
    */
   maintenanceIntervalSeconds?: number;
+  /**
+   * The jobs enqueued through it: each one's `policy.priority` is the default priority of its jobs, and
+   * `depths()` counts their queues. Default: `builtInJobs()`. A job not listed gets priority `normal`.
+   */
+  jobs?: readonly AnyJobDefinition[];
 }
 
-/** A job's state as `GET /v1/jobs/:id` reports it. */
-export interface JobInfo {
-  id: string;
-  name: string;
-  state: "created" | "retry" | "active" | "completed" | "cancelled" | "failed";
-  priority: number;
-  /** Attempts started so far. */
-  attempts: number;
-  retryLimit: number;
+/** A job as the queue reports it: the API's `Job` plus the tenant that enqueued it (from its payload). */
+export interface QueuedJob extends Job {
   tenantId: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-  /** The handler's result on success, `{ message, … }` on failure. */
-  output: unknown;
 }
 
 /** Options of `send` (enqueue outside a transaction). */
@@ -59,7 +57,7 @@ export interface CyberneticQueue extends JobQueue {
   /** Enqueues outside any transaction. */
   send<N extends JobName>(name: N, payload: JobPayloads[N], options?: SendOptions): Promise<string | null>;
   /** A job by id across every queue (dead letters included); null when unknown. */
-  getJob(id: string): Promise<JobInfo | null>;
+  getJob(id: string): Promise<QueuedJob | null>;
   /** Throws `unavailable` when pg-boss cannot reach its tables. */
   check(): Promise<void>;
   /** Jobs waiting (created or retry) per queue, dead-letter queues included. */
@@ -72,10 +70,13 @@ export interface CyberneticQueue extends JobQueue {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function sendOptions(name: JobName, options: EnqueueOptions = {}) {
+function sendOptions(
+  defaults: ReadonlyMap<string, JobPriority>,
+  name: JobName,
+  options: EnqueueOptions = {},
+) {
   return {
-    // A host's own job (declaration-merged into JobPayloads) has no built-in policy: default "normal".
-    priority: priorityValues[options.priority ?? queuePolicyOf(name)?.priority ?? "normal"],
+    priority: priorityValues[options.priority ?? defaults.get(name) ?? "normal"],
     ...(options.singletonKey === undefined ? {} : { singletonKey: options.singletonKey }),
     ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),
   };
@@ -95,6 +96,8 @@ function sendOptions(name: JobName, options: EnqueueOptions = {}) {
 export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
   const schema = options.schema ?? QUEUE_SCHEMA;
   const logger = options.logger ?? silentLogger;
+  const jobs = options.jobs ?? builtInJobs();
+  const priorities = new Map<string, JobPriority>(jobs.map((job) => [job.name, job.policy.priority]));
   if (!/^[a-z_][a-z0-9_]*$/.test(schema))
     throw new CyberneticError("validation_failed", "invalid queue schema name");
   const boss = new PgBoss({
@@ -113,7 +116,26 @@ export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
     superviseIntervalSeconds: options.maintenanceIntervalSeconds ?? 10,
     monitorIntervalSeconds: options.maintenanceIntervalSeconds ?? 10,
   });
-  boss.on("error", (error: unknown) => logger.error({ err: error }, "pg-boss error"));
+  // While the database is away every pg-boss loop (fetch, maintenance, LISTEN) fails on each tick: one
+  // warning line per kind of failure a minute, not a stack trace per attempt. Other errors stay errors.
+  const quietUntil = new Map<string, number>();
+  boss.on("error", (error: unknown) => {
+    if (!isConnectionError(error)) {
+      logger.error({ err: error }, "pg-boss error");
+      return;
+    }
+    // pg-boss appends "(Queue: …, Worker: …)": one line per outage, not one per queue.
+    const reason =
+      String((error as Error)?.message ?? error)
+        .split("\n")[0]
+        ?.replace(/\s*\(Queue: .*$/, "")
+        .slice(0, 200) ?? "";
+    const now = Date.now();
+    if ((quietUntil.get(reason) ?? 0) > now) return;
+    quietUntil.set(reason, now + 60_000);
+    if (quietUntil.size > 100) quietUntil.clear();
+    logger.warn({ reason }, "job queue: the database is unavailable; pg-boss keeps retrying");
+  });
   boss.on("warning", (warning: unknown) => logger.warn({ warning }, "pg-boss warning"));
   const db = () => boss.getDb();
 
@@ -136,13 +158,13 @@ export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
 
     async enqueue(trx: TenantTransaction, name, payload, enqueueOptions) {
       return boss.send(name, payload as object, {
-        ...sendOptions(name, enqueueOptions),
+        ...sendOptions(priorities, name, enqueueOptions),
         db: fromKysely(trx),
       });
     },
 
     async send(name, payload, sendOpts) {
-      return boss.send(name, payload as object, sendOptions(name, sendOpts));
+      return boss.send(name, payload as object, sendOptions(priorities, name, sendOpts));
     },
 
     async getJob(id) {
@@ -156,7 +178,7 @@ export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
         | {
             id: string;
             name: string;
-            state: JobInfo["state"];
+            state: QueuedJob["state"];
             priority: number;
             retry_count: number;
             retry_limit: number;
@@ -197,7 +219,7 @@ export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
         `select name, count(*)::int as n from ${schema}.job where state in ('created', 'retry') group by name`,
       );
       const out: Record<string, number> = {};
-      for (const name of jobNames) {
+      for (const { name } of jobs) {
         out[name] = 0;
         out[deadLetterQueue(name)] = 0;
       }

@@ -1,6 +1,10 @@
-import type { JobName, JobPriority } from "@cybernetic/core";
+import type { JobPriority } from "@cybernetic/core";
 
-/** How a queue retries, expires and dead-letters its jobs. */
+/**
+ * How a job's queue retries, expires and dead-letters its jobs, and how many a worker fetches at once.
+ * Each job definition carries its own (`JobDefinition.policy`); `installQueue` creates the queues from
+ * them.
+ */
 export interface QueuePolicy {
   /** Attempts after the first. */
   retryLimit: number;
@@ -16,76 +20,17 @@ export interface QueuePolicy {
   heartbeatSeconds: number;
   /** Default priority of the queue's jobs. */
   priority: JobPriority;
-}
-
-/**
- * The built-in jobs. A host may add its own names to `JobPayloads` (declaration merging); those have no
- * entry here, and the workers must still compile and run for them.
- */
-export type BuiltInJobName =
-  | "episode.analyze"
-  | "policy.evaluate"
-  | "notification.send"
-  | "telegram.update"
-  | "housekeeping";
-
-/** Each built-in job's queue policy. Every queue has a dead-letter queue `<name>.dead`. */
-export const queuePolicies: Readonly<Record<BuiltInJobName, QueuePolicy>> = {
-  "episode.analyze": {
-    retryLimit: 4,
-    retryDelay: 2,
-    retryDelayMax: 300,
-    expireInSeconds: 300,
-    heartbeatSeconds: 10,
-    priority: "normal",
-  },
-  "policy.evaluate": {
-    retryLimit: 5,
-    retryDelay: 1,
-    retryDelayMax: 120,
-    expireInSeconds: 120,
-    heartbeatSeconds: 10,
-    priority: "high",
-  },
-  "notification.send": {
-    retryLimit: 8,
-    retryDelay: 2,
-    retryDelayMax: 900,
-    expireInSeconds: 120,
-    heartbeatSeconds: 10,
-    priority: "high",
-  },
-  "telegram.update": {
-    retryLimit: 5,
-    retryDelay: 1,
-    retryDelayMax: 120,
-    expireInSeconds: 120,
-    heartbeatSeconds: 10,
-    priority: "normal",
-  },
-  housekeeping: {
-    retryLimit: 2,
-    retryDelay: 30,
-    retryDelayMax: 600,
-    expireInSeconds: 900,
-    heartbeatSeconds: 30,
-    priority: "low",
-  },
-};
-
-/** The names of every built-in job queue (what `installQueue` creates). */
-export const jobNames = Object.keys(queuePolicies) as BuiltInJobName[];
-
-/**
- * The queue policy of a job, or undefined for a host's own job (its queue is the host's to create).
- *
- * @example
- * ```ts
- * queuePolicyOf("policy.evaluate")?.retryLimit; // 5
- * ```
- */
-export function queuePolicyOf(name: JobName): QueuePolicy | undefined {
-  return Object.hasOwn(queuePolicies, name) ? queuePolicies[name as BuiltInJobName] : undefined;
+  /** Jobs a worker fetches per poll. */
+  batchSize: number;
+  /** Jobs that failed for good are kept in the dead-letter queue `<name>.dead` this many days. */
+  deadLetterRetentionDays: number;
+  /**
+   * One job per `singletonKey` at a time, oldest first (pg-boss's `key_strict_fifo` policy): every job
+   * must carry a key, and a job of a key that is active or waiting for its retry holds back the key's
+   * later jobs (other keys run on). The handler must finish every job (never fail it for good), or its
+   * key stays blocked. Set when the queue is created; an existing queue keeps its policy.
+   */
+  orderedByKey?: boolean;
 }
 
 /** The dead-letter queue of a job queue. */

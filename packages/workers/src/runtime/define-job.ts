@@ -1,6 +1,7 @@
 import type { JobName, JobPayloads, JsonObject, Logger, Platform, TenantTransaction } from "@cybernetic/core";
 import type { z } from "zod";
 import type { CyberneticQueue } from "../queue/job-queue.js";
+import type { QueuePolicy } from "../queue/queues.js";
 
 /** What a job handler receives beside its payload. */
 export interface JobContext {
@@ -15,6 +16,12 @@ export interface JobContext {
   withTenant<T>(fn: (trx: TenantTransaction) => Promise<T>): Promise<T>;
   /** Job-specific dependencies handed to `startWorkers` (analyzer, notifiers, fetch…). */
   deps: WorkerDependencies;
+  /**
+   * Whether the runtime will try this job again if the handler throws `error`: false when the error is
+   * permanent (`retryable: false`, see `isRetryable`) or this is the last attempt. A handler records a
+   * final failure (an episode's `failed` status, a notification's) when this is false.
+   */
+  willRetry(error: unknown): boolean;
 }
 
 /**
@@ -24,20 +31,40 @@ export interface JobContext {
 // biome-ignore lint/suspicious/noEmptyInterface: filled by the jobs' modules through declaration merging
 export interface WorkerDependencies {}
 
-/** A job: its name, payload schema and handler. Queue policy (retries, expiry, heartbeat) is per name. */
+/** A recurring job: pg-boss sends `payload` on every occurrence of `cron`, once across all workers. */
+export interface JobSchedule<P> {
+  /** A five-field cron expression (UTC), e.g. `*​/15 * * * *` for every 15 minutes. */
+  cron: string;
+  payload: P;
+}
+
+/**
+ * A job: everything about it in one place. Its name (a key of core's `JobPayloads`), payload schema,
+ * queue policy, optional schedule and handler. `installQueue` creates its queue from `policy`,
+ * `startWorkers` works it with `policy.batchSize` and schedules it when `schedule` is set.
+ */
 export interface JobDefinition<N extends JobName = JobName> {
   name: N;
   /** Validates the payload; an invalid payload goes straight to the dead-letter queue (no retries). */
   schema: z.ZodType<JobPayloads[N]>;
-  /** Returns the job's output (stored by pg-boss, shown by `GET /v1/jobs/:id`). Throw to retry. */
+  /** Retries, backoff, expiry, heartbeat, priority, batch size and dead-letter retention. */
+  policy: QueuePolicy;
+  /** Run on a cron schedule as well as when enqueued. */
+  schedule?: JobSchedule<JobPayloads[N]>;
+  /**
+   * Returns the job's output (stored by pg-boss, shown by `GET /v1/jobs/:id`). Throw to retry; throw an
+   * error with `retryable: false` to dead-letter the job at once.
+   */
   handler(payload: JobPayloads[N], context: JobContext): Promise<JsonObject | undefined>;
-  /** Jobs fetched per poll. Default 20. */
-  batchSize?: number;
 }
+
+/** A definition of any registered job: a list of jobs is `readonly AnyJobDefinition[]`, with no cast. */
+export type AnyJobDefinition = { [N in JobName]: JobDefinition<N> }[JobName];
 
 /**
  * Thrown by a handler for a failure that retrying cannot fix (bad data, a permanently refused request):
- * the job goes to its dead-letter queue at once.
+ * the job goes to its dead-letter queue at once. Any error with `retryable: false` does the same (see
+ * `isRetryable`); this class is for failures that have no error class of their own.
  *
  * @example
  * ```ts
@@ -46,6 +73,8 @@ export interface JobDefinition<N extends JobName = JobName> {
  */
 export class PermanentJobError extends Error {
   override readonly name = "PermanentJobError";
+  /** Always false: what makes the runtime dead-letter the job. */
+  readonly retryable = false;
 }
 
 /**
@@ -79,6 +108,8 @@ export class RetryLaterError extends Error {
  * export const analyzeEpisode = defineJob({
  *   name: "episode.analyze",
  *   schema: z.object({ tenantId: z.uuid(), episodeId: z.uuid() }),
+ *   policy: { retryLimit: 4, retryDelay: 2, retryDelayMax: 300, expireInSeconds: 300,
+ *     heartbeatSeconds: 10, priority: "normal", batchSize: 10, deadLetterRetentionDays: 30 },
  *   async handler({ episodeId }, ctx) { … return { status: "complete" }; },
  * });
  * ```

@@ -9,19 +9,12 @@ import {
 import type { JobWithMetadata } from "pg-boss";
 import { createPolicyDispatcher, type PolicyDispatcher } from "../policy/policy-dispatcher.js";
 import type { CyberneticQueue } from "../queue/job-queue.js";
-import {
-  type JobDefinition,
-  PermanentJobError,
-  RetryLaterError,
-  type WorkerDependencies,
-} from "./define-job.js";
+import { type AnyJobDefinition, RetryLaterError, type WorkerDependencies } from "./define-job.js";
 import { JobRun, type JobRunScope } from "./internal/job-run.js";
+import { isRetryable } from "./retry-contract.js";
 
 /** The outcome of one job attempt, for metrics. `deferred`: a `RetryLaterError` re-sent the job for later. */
 export type JobOutcome = "completed" | "failed" | "dead_lettered" | "deferred";
-
-/** The default housekeeping schedule: every 15 minutes. */
-export const HOUSEKEEPING_CRON = "*/15 * * * *";
 
 /** Hooks the gateway uses to feed its metrics. */
 export interface WorkerHooks {
@@ -33,7 +26,7 @@ export interface StartWorkersOptions {
   platform: Platform;
   queue: CyberneticQueue;
   /** The jobs to run; default: every built-in job. */
-  jobs: readonly JobDefinition[];
+  jobs: readonly AnyJobDefinition[];
   /** Run only these job names. */
   only?: readonly JobName[];
   /** Parallel fetch loops per queue. Default 2. */
@@ -61,12 +54,11 @@ export interface StartWorkersOptions {
   /** The dispatcher's periodic pass, in ms. Default 2 000. */
   dispatchIntervalMs?: number;
   /**
-   * Schedule `housekeeping` (pg-boss cron, one job per occurrence across all workers) when it is among
-   * the jobs. Default true; turn it off where another process owns the schedule.
+   * Register the schedule of each job that declares one (`JobDefinition.schedule`; pg-boss cron, one job
+   * per occurrence across all workers). Default true; turn it off where another process owns the
+   * schedules.
    */
-  scheduleHousekeeping?: boolean;
-  /** The housekeeping cron expression. Default `HOUSEKEEPING_CRON` (every 15 minutes). */
-  housekeepingCron?: string;
+  schedules?: boolean;
 }
 
 /** Running workers. */
@@ -115,7 +107,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const report = (name: JobName, outcome: JobOutcome, started: number) =>
     options.hooks?.onJobFinished?.({ name, outcome, durationMs: performance.now() - started });
 
-  const runOne = async (definition: JobDefinition, job: JobWithMetadata<unknown>): Promise<JobResult> => {
+  const runOne = async (definition: AnyJobDefinition, job: JobWithMetadata<unknown>): Promise<JobResult> => {
     const started = performance.now();
     const parsed = definition.schema.safeParse(job.data);
     if (!parsed.success) {
@@ -137,7 +129,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       report(definition.name, "completed", started);
       return { id: job.id, status: "completed", output: output ?? {} };
     } catch (error) {
-      const permanent = error instanceof PermanentJobError;
+      const permanent = !isRetryable(error);
       const last = attempt > job.retryLimit;
       if (error instanceof RetryLaterError && !last) {
         try {
@@ -187,7 +179,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       {
         includeMetadata: true,
         perJobResults: true,
-        batchSize: definition.batchSize ?? 20,
+        batchSize: definition.policy.batchSize,
         localConcurrency: options.concurrency ?? 2,
         burstWhenBatchFull: true,
         pollingIntervalSeconds: options.pollIntervalSeconds ?? 2,
@@ -206,8 +198,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     workIds.push({ name: definition.name, id });
   }
 
-  if (runs("housekeeping") && options.scheduleHousekeeping !== false) {
-    await queue.boss.schedule("housekeeping", options.housekeepingCron ?? HOUSEKEEPING_CRON, {});
+  if (options.schedules !== false) {
+    for (const { name, schedule } of selected) {
+      if (schedule) await queue.boss.schedule(name, schedule.cron, schedule.payload as object);
+    }
   }
 
   let dispatcher: PolicyDispatcher | undefined;

@@ -15,7 +15,7 @@ export function useQueuePlatform(
   const ctx = useTestPlatform({
     queue: (database) => {
       queue = createJobQueue({
-        connectionString: database.appUrl,
+        connectionString: database.directUrl,
         poolSize: options.poolSize ?? 4,
         maintenanceIntervalSeconds: 2,
       });

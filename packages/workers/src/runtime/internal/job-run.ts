@@ -8,6 +8,7 @@ import {
 import type { JobWithMetadata } from "pg-boss";
 import type { CyberneticQueue } from "../../queue/job-queue.js";
 import { type JobContext, PermanentJobError, type WorkerDependencies } from "../define-job.js";
+import { isRetryable } from "../retry-contract.js";
 
 /** What every job run of one `startWorkers` shares. */
 export interface JobRunScope {
@@ -81,6 +82,10 @@ export class JobRun implements JobContext {
   withTenant<T>(fn: (trx: TenantTransaction) => Promise<T>): Promise<T> {
     if (!this.#tenantId) throw new PermanentJobError("this job's payload names no tenant");
     return withTenant(this.platform.db, this.#tenantId, fn);
+  }
+
+  willRetry(error: unknown): boolean {
+    return isRetryable(error) && this.job.attempt <= this.job.retryLimit;
   }
 
   /** Detaches the signal (if one was handed out) once the attempt is over. */

@@ -1,0 +1,36 @@
+/** The gateway's logger: an error wrapped in another with the same message is logged once, not twice. */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PermanentJobError } from "../../workers/src/index.ts";
+import { NotificationError } from "../../workers/src/notify/notification-error.ts";
+import { createLogger } from "../src/index.ts";
+
+const dir = await mkdtemp(join(tmpdir(), "cybernetic-log-"));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function logged(error: Error): Promise<{ msg: string; err: { message: string; stack: string } }> {
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.log`);
+  const logger = createLogger({ destination: file, sync: true });
+  logger.error({ err: error }, "job failed permanently; dead-lettered");
+  logger.flush();
+  return JSON.parse((await readFile(file, "utf8")).trim());
+}
+
+describe("createLogger's err serializer", () => {
+  it("does not repeat a message its cause already said (the job error around a delivery error)", async () => {
+    const delivery = new NotificationError("not_configured", "the tenant has no webhookSecret to sign with", {
+      retryable: false,
+    });
+    const line = await logged(new PermanentJobError(delivery.message, { cause: delivery }));
+    expect(line.err.message).toBe("the tenant has no webhookSecret to sign with");
+    expect(line.err.stack).toContain("caused by:");
+  });
+
+  it("still chains causes that add something", async () => {
+    const inner = new Error("ECONNREFUSED 127.0.0.1:1");
+    const line = await logged(new Error("telegram sendMessage failed", { cause: inner }));
+    expect(line.err.message).toBe("telegram sendMessage failed: ECONNREFUSED 127.0.0.1:1");
+  });
+});
