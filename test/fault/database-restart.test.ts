@@ -86,6 +86,9 @@ describe("the database server stopped and started again under load, workers runn
     const load = runLoad({ base: server.url, key, clients: CLIENTS, running: () => running, tally, created });
 
     await new Promise((r) => setTimeout(r, STOP_AT_MS));
+    // The outage must meet writes that succeeded before it: on a loaded machine the first 201s can take
+    // longer than STOP_AT_MS.
+    await until(() => created.length >= 5, "five episodes created before the stop", 60_000);
     const stopAt = performance.now();
     await postgres.stop();
     const stoppedAt = performance.now();
@@ -94,6 +97,8 @@ describe("the database server stopped and started again under load, workers runn
     await postgres.start();
     const upAt = performance.now();
     await new Promise((r) => setTimeout(r, Math.max(0, started + LOAD_MS - performance.now())));
+    // And the load goes on until writes succeed again (bounded: the assertions below say if they never do).
+    await until(() => created.some((c) => c.at > upAt), "a write after the restart", 60_000).catch(() => {});
     running = false;
     await load;
 

@@ -121,9 +121,13 @@ export async function* subscribeEvents(
             const data = JSON.parse(message.data) as Omit<StreamConnected, "type">;
             heartbeatMs = data.heartbeatMs > 0 ? data.heartbeatMs : heartbeatMs;
             failures = 0;
+            // The stream continues after its cursor: a reconnect before the first event resumes there.
+            lastId = message.id ?? data.cursor;
             items.push({ type: "connected", ...data });
           } else if (message.event === "resync") {
-            items.push({ type: "resync", ...(JSON.parse(message.data) as Omit<StreamResync, "type">) });
+            const data = JSON.parse(message.data) as Omit<StreamResync, "type">;
+            lastId = message.id ?? data.cursor;
+            items.push({ type: "resync", ...data });
           } else if (message.event === "disconnected") {
             ended = true;
           } else if (message.id !== undefined) {

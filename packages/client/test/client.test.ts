@@ -305,6 +305,49 @@ describe("@cybernetic/client", () => {
       expect(token).toMatch(/^cst1\./);
     });
 
+    it("a stream cut off before its first event resumes from the connected cursor", async () => {
+      // A loopback SSE server: the first stream says connected (cursor 41, no event) and ends; the
+      // second is where the client must ask to continue after 41, not start live again.
+      const seen: (string | undefined)[] = [];
+      const sse = createServer((req, res) => {
+        seen.push(req.headers["last-event-id"] as string | undefined);
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        const connected = { topics: ["*"], serverTime: new Date().toISOString(), heartbeatMs: 15_000 };
+        if (seen.length === 1) {
+          res.end(
+            `retry: 10\nid: 41\nevent: connected\ndata: ${JSON.stringify({ ...connected, cursor: "41" })}\n\n`,
+          );
+          return;
+        }
+        const event = {
+          id: "42",
+          type: "custom.tick",
+          tenantId,
+          occurredAt: new Date().toISOString(),
+          data: {},
+        };
+        res.write(`id: 41\nevent: connected\ndata: ${JSON.stringify({ ...connected, cursor: "41" })}\n\n`);
+        res.write(`id: 42\nevent: custom.tick\ndata: ${JSON.stringify(event)}\n\n`);
+      });
+      await new Promise<void>((r) => sse.listen(0, "127.0.0.1", r));
+      const controller = new AbortController();
+      try {
+        const address = sse.address() as { port: number };
+        const items = await take(
+          createClient({ baseUrl: `http://127.0.0.1:${address.port}`, apiKey: "k" }).events.subscribe({
+            signal: controller.signal,
+          }),
+          (got) => got.some((i) => i.type === "custom.tick"),
+        );
+        expect(items.map((i) => i.type)).toEqual(["connected", "connected", "custom.tick"]);
+        expect(seen).toEqual([undefined, "41"]);
+      } finally {
+        controller.abort();
+        sse.closeAllConnections();
+        await new Promise((r) => sse.close(r));
+      }
+    });
+
     it("surfaces resync for a cursor it cannot resume from", async () => {
       const controller = new AbortController();
       const items = await take(

@@ -155,6 +155,8 @@ describe("GET /v1/events", () => {
       const connected = JSON.parse(first?.data as string);
       expect(connected).toMatchObject({ topics: ["episode.created"], heartbeatMs: 100, retryMs: 50 });
       expect(connected.cursor).toMatch(/^\d+$/);
+      // Its id is the cursor: a client cut off before its first event resumes from there.
+      expect(first?.id).toBe(connected.cursor);
       // Written after `connected`: always delivered. Another tenant's: never.
       const mine = [await createEpisode(), await createEpisode()];
       await createEpisode(other.key);
@@ -230,10 +232,36 @@ describe("GET /v1/events", () => {
       await until(() => stream.frames.length >= 2, "connected and resync");
       expect(stream.frames[0]?.event).toBe("connected");
       expect(stream.frames[1]?.event).toBe("resync");
-      expect(JSON.parse(stream.frames[1]?.data as string).reason).toBe("cursor_expired");
+      const resync = JSON.parse(stream.frames[1]?.data as string);
+      expect(resync.reason).toBe("cursor_expired");
+      expect(stream.frames[1]?.id).toBe(resync.cursor);
+      expect(stream.frames[0]?.id).toBe(resync.cursor);
       const id = await createEpisode();
       await until(() => episodeIds(stream).includes(id), "live after resync");
       stream.close();
+    });
+
+    it("an EventSource cut off before its first event misses nothing written while it reconnects", async () => {
+      // A long retry: the episode is written inside the gap between the end and the reconnect.
+      const { server } = await secondGateway({ ...STREAM, maxDurationMs: 200, retryMs: 1_500 });
+      const token = (await h.request("/v1/events/token", { method: "POST", key: tenant.key })).body.token;
+      const source = new EventSource(`${server.url}/v1/events?topics=episode.created&token=${token}`);
+      const cursors: string[] = [];
+      const received: string[] = [];
+      let dropped = 0;
+      source.addEventListener("connected", (e) => cursors.push(e.lastEventId));
+      source.addEventListener("episode.created", (e) => received.push(JSON.parse(e.data).data.episodeId));
+      source.addEventListener("error", () => dropped++);
+      try {
+        await until(() => cursors.length >= 1 && dropped >= 1, "the first stream to end");
+        expect(received).toEqual([]);
+        const id = await createEpisode();
+        await until(() => received.includes(id), "the episode written during the reconnect", 30_000);
+        expect(received).toEqual([id]);
+        expect(cursors[0]).toMatch(/^\d+$/);
+      } finally {
+        source.close();
+      }
     });
 
     it("the eventsource package consumes the stream and resumes after the server ends it", async () => {

@@ -1,6 +1,7 @@
 /** `GET /v1/notifications` and `GET /v1/events/recent`: what was sent for a tenant, and what happened. */
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../../test/support/until.ts";
 import { withTenant } from "../../core/src/index.ts";
 import { ADMIN_KEY, createTenant, useGateway } from "./helpers/gateway-harness.ts";
 
@@ -39,7 +40,13 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     await h.request("/v1/episodes", { method: "POST", key: a.key, body: { title: `e${i}`, content: "c" } });
   }
-  await sql`select cybernetic.publish_events(1000)`.execute(h.db.db);
+  // Publishing waits for transactions older than the events' to end, anywhere in the cluster (other test
+  // files run beside this one), so it may take a few rounds.
+  await until(async () => {
+    await sql`select cybernetic.publish_events(1000)`.execute(h.db.db);
+    const { rows } = await sql<{ n: string }>`select cybernetic.unpublished_events() as n`.execute(h.db.db);
+    return Number(rows[0]?.n) === 0;
+  }, "every event to be published");
 });
 
 describe("GET /v1/notifications", () => {

@@ -44,8 +44,13 @@ export function encodeEvent(event: CyberneticEvent): Buffer {
   return Buffer.from(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
 }
 
-const control = (type: string, data: unknown, retryMs?: number) =>
-  `${retryMs === undefined ? "" : `retry: ${retryMs}\n`}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+/**
+ * A control event. `connected` and `resync` carry the stream's cursor as their `id`, so a client that is
+ * cut off before its first event resumes from there (an `EventSource` keeps the last `id` it saw) instead
+ * of starting live again and missing what was written while it reconnected.
+ */
+const control = (type: string, data: unknown, retryMs?: number, id?: string) =>
+  `${retryMs === undefined ? "" : `retry: ${retryMs}\n`}${id === undefined ? "" : `id: ${id}\n`}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /** Compiled topics: `*`, exact types and `category.` prefixes. */
 class Topics {
@@ -342,9 +347,11 @@ export function createSseHub(options: {
             cursor,
           },
           config.retryMs,
+          cursor,
         );
         const parts: Buffer[] = [Buffer.from(connected)];
-        if (resync !== undefined) parts.push(Buffer.from(control("resync", { reason: resync, cursor })));
+        if (resync !== undefined)
+          parts.push(Buffer.from(control("resync", { reason: resync, cursor }, undefined, cursor)));
         parts.push(...replayed);
         const held = stream.pending ?? [];
         const heldIds = stream.pendingIds;
