@@ -7,8 +7,10 @@ import { requestIdOf } from "./middleware/request-id.js";
 import type { RequestTracker } from "./pipeline.js";
 
 /**
- * How long a connection accepted during shutdown may take to send its request before it is closed as
- * idle (its request is usually already in the socket buffer: this only covers the parse).
+ * How long a connection that has not sent a request yet may take to send it once the listener closed (or
+ * from its accept, if later) before it is closed as idle. Its request is usually already in the socket
+ * buffer: this covers the parse on a busy process, also for a connection opened long before the signal
+ * whose request was written just before it.
  */
 const FRESH_CONNECTION_GRACE_MS = 1_000;
 
@@ -200,11 +202,13 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
     // including ones accepted a moment ago whose request has not been parsed yet: those would be reset.)
     const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(node, () => resolve()));
     target.beforeStop?.();
+    const stoppedListening = Date.now();
     const sweep = () => {
       const now = Date.now();
       for (const [socket, info] of sockets) {
         if (info.inFlight > 0) continue;
-        if (info.served > 0 || now - info.acceptedAt >= FRESH_CONNECTION_GRACE_MS) socket.destroy();
+        const since = Math.max(info.acceptedAt, stoppedListening);
+        if (info.served > 0 || now - since >= FRESH_CONNECTION_GRACE_MS) socket.destroy();
       }
     };
     sweep();
