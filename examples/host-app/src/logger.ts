@@ -15,7 +15,12 @@ function serialisable(fields: Record<string, unknown>): Record<string, unknown> 
   for (const [key, value] of Object.entries(fields)) {
     out[key] =
       value instanceof Error
-        ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code }
+        ? {
+            name: value.name,
+            message: value.message,
+            code: (value as { code?: unknown }).code,
+            stack: value.stack,
+          }
         : value;
   }
   return out;

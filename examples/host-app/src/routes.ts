@@ -22,6 +22,7 @@ import {
   notFound,
   type Platform,
 } from "@cybernetic/core";
+import { keyProblem } from "@cybernetic/storage";
 import { fieldError } from "./field-error.js";
 import { readJson, sendError, sendJson, tooLarge } from "./http-io.js";
 import type { TenantDirectory } from "./tenant-directory.js";
@@ -130,6 +131,23 @@ function idempotencyKey(req: IncomingMessage): string | undefined {
   return key;
 }
 
+/** The `:name` of `/files/:name`, checked against storage's key rules before the prefix is added. */
+function fileName(raw: string): string {
+  const name = pathParam(raw, "name");
+  const problem = keyProblem(name);
+  if (problem) throw fieldError("name", problem.message);
+  return name;
+}
+
+/** Rewords the SDK's `not_found` in the app's terms (a note, a file), so the client reads its own API. */
+async function orNotFound<T>(work: Promise<T>, kind: string, id: string): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw CyberneticError.isInstance(error) && error.code === "not_found" ? notFound(kind, id) : error;
+  }
+}
+
 function artifactsOf(platform: Platform): ArtifactService {
   // Always set here: startHostApp hands createPlatform a storage adapter.
   if (!platform.artifacts) throw new CyberneticError("unavailable", "file storage is not configured");
@@ -179,16 +197,18 @@ export function createRequestHandler(
     {
       method: "GET",
       pattern: /^\/notes\/([^/]+)$/,
-      async handler({ res, tenantId }, id) {
+      async handler({ res, tenantId }, raw) {
+        const id = pathParam(raw, "id");
         // Another tenant's note is `not_found`, exactly like a note that does not exist.
-        sendJson(res, 200, toNote(await platform.episodes.get(tenantId, pathParam(id, "id"))));
+        const episode = await orNotFound(platform.episodes.get(tenantId, id), "note", id);
+        sendJson(res, 200, toNote(episode));
       },
     },
     {
       method: "PUT",
       pattern: /^\/files\/([^/]+)$/,
       async handler({ req, res, tenantId }, raw) {
-        const name = pathParam(raw, "name");
+        const name = fileName(raw);
         // Refused before a byte is read when the client says up front that it is too large.
         if (Number(req.headers["content-length"] ?? 0) > options.fileMaxBytes)
           throw tooLarge(options.fileMaxBytes);
@@ -214,8 +234,12 @@ export function createRequestHandler(
       method: "GET",
       pattern: /^\/files\/([^/]+)$/,
       async handler({ res, tenantId }, raw) {
-        const name = pathParam(raw, "name");
-        const { artifact, body, size } = await artifactsOf(platform).get(tenantId, `${FILES_PREFIX}${name}`);
+        const name = fileName(raw);
+        const { artifact, body, size } = await orNotFound(
+          artifactsOf(platform).get(tenantId, `${FILES_PREFIX}${name}`),
+          "file",
+          name,
+        );
         res.writeHead(200, {
           "content-type": artifact.contentType,
           "content-length": size,

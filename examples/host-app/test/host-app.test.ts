@@ -336,7 +336,7 @@ describe("the host app", () => {
         send: () => as("alice", `${app.url}/notes/${randomUUID()}`),
         status: 404,
         code: "not_found",
-        names: "episode",
+        names: "note",
       },
       {
         name: "limit too big",
@@ -371,14 +371,14 @@ describe("the host app", () => {
         send: () => as("alice", `${app.url}/files/a%5Cb`, { method: "PUT", body: "x" }),
         status: 400,
         code: "validation_failed",
-        names: "backslash",
+        names: "name: contains a backslash at index 1",
       },
       {
         name: "no such file",
         send: () => as("alice", `${app.url}/files/missing.txt`),
         status: 404,
         code: "not_found",
-        names: "missing.txt",
+        names: "file missing.txt not found",
       },
       {
         name: "wrong method",
@@ -446,7 +446,8 @@ describe("the host app", () => {
     const lateNote = ((await posted.json()) as { id: string }).id;
 
     app.child.kill("SIGTERM");
-    await app.waitForLog("shutting down", 10_000);
+    // The signal landed with both uploads in flight (the note's analysis may be running too).
+    expect(await app.waitForLog("shutting down", 10_000)).toMatchObject({ requests: 2 });
     await expect(fetch(`${app.url}/health`)).rejects.toThrow(); // no new connections
     await finishing.write(whole.subarray(size / 2));
     finishing.end();
