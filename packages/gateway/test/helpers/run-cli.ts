@@ -23,7 +23,7 @@ function newest(dir: string): number {
 
 let checked = false;
 /** Throws unless the dist of the gateway and of what it imports is at least as new as their sources. */
-function assertBuilt(): void {
+export function assertBuilt(): void {
   if (checked) return;
   for (const name of ["core", "storage", "workers", "gateway"]) {
     const dist = join(REPO_ROOT, "packages", name, "dist");
