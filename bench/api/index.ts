@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
+import pg from "pg";
 import { createDatabase, createPlatform } from "../../packages/core/src/index.ts";
 import {
   alternatingRounds,
@@ -59,6 +60,48 @@ async function body(url: string, authorization: string): Promise<unknown> {
   return response.json();
 }
 
+/**
+ * Database transactions (commits + rollbacks, from `pg_stat_database`) per request, over `count` requests
+ * sent one at a time: where a database-bound route's cost goes, independent of this machine's noise.
+ */
+async function transactionsPerRequest(
+  ownerUrl: string,
+  url: string,
+  authorization: string,
+  count = 200,
+): Promise<number> {
+  const owner = new pg.Client({ connectionString: ownerUrl });
+  await owner.connect();
+  const once = async () => {
+    await owner.query("select pg_stat_clear_snapshot()");
+    const { rows } = await owner.query<{ n: string }>(
+      "select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()",
+    );
+    return Number(rows[0]?.n);
+  };
+  // Backends flush their counters when idle, at most once a second: read until two reads 1.5 s apart
+  // differ by no more than the reads themselves (one transaction each).
+  const read = async () => {
+    let last = await once();
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 1500));
+      const next = await once();
+      if (next - last <= 2) return next;
+      last = next;
+    }
+    return last;
+  };
+  try {
+    const before = await read();
+    for (let i = 0; i < count; i++) await body(url, authorization);
+    const after = await read();
+    // The reads are transactions of their own: count those that land inside the window as noise.
+    return (after - before) / count;
+  } finally {
+    await owner.end();
+  }
+}
+
 export default async function run(): Promise<BenchResult> {
   const database = await startBenchDatabase("api");
   const children: ChildProcess[] = [];
@@ -93,6 +136,11 @@ export default async function run(): Promise<BenchResult> {
     const theirs = await body(urls.handwritten, authorization);
     if (!isDeepStrictEqual(ours, theirs)) throw new Error("the two servers do not return the same JSON");
 
+    const transactions = {
+      gateway: await transactionsPerRequest(database.ownerUrl, urls.gateway, authorization),
+      handwritten: await transactionsPerRequest(database.ownerUrl, urls.handwritten, authorization),
+    };
+
     const rows: BenchRow[] = [];
     const perConnections: Record<number, RoundsResult<"gateway" | "handwritten">> = {};
     for (const connections of CONNECTIONS) {
@@ -109,6 +157,12 @@ export default async function run(): Promise<BenchResult> {
         row(`${at}: p99`, r.gateway.p99, r.handwritten.p99, "ms", { peer: PEER, target: "<= 1.10x" }),
       );
     }
+    rows.push(
+      row("database transactions per request", transactions.gateway, transactions.handwritten, "xacts", {
+        peer: PEER,
+        note: "pg_stat_database commits + rollbacks over 200 sequential requests",
+      }),
+    );
     return {
       name: "api",
       machine: await machine(database.runtimeUrl),
