@@ -15,6 +15,8 @@ import pg from "pg";
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");
 const pool = new pg.Pool({ connectionString: url, max: Number(process.env.BENCH_POOL_SIZE ?? 10) });
+// An idle connection that dies (the bench ends them to read the statistics) is dropped and replaced.
+pool.on("error", () => {});
 
 interface EpisodeRow {
   id: string;

@@ -62,7 +62,8 @@ async function body(url: string, authorization: string): Promise<unknown> {
 
 /**
  * Database transactions (commits + rollbacks, from `pg_stat_database`) per request, over `count` requests
- * sent one at a time: where a database-bound route's cost goes, independent of this machine's noise.
+ * sent one at a time: where a database-bound route's cost goes, independent of this machine's noise. It
+ * ends the runtime role's connections to read the counters.
  */
 async function transactionsPerRequest(
   ownerUrl: string,
@@ -72,30 +73,30 @@ async function transactionsPerRequest(
 ): Promise<number> {
   const owner = new pg.Client({ connectionString: ownerUrl });
   await owner.connect();
-  const once = async () => {
+  // A backend flushes its counters when it exits (an idle one only every 10 s): end the runtime role's
+  // connections (the pools reconnect), then read.
+  const read = async () => {
+    await owner.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'cybernetic_bench_runtime'",
+    );
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await owner.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where usename = 'cybernetic_bench_runtime'",
+      );
+      if (rows[0]?.n === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await owner.query("select pg_stat_clear_snapshot()");
     const { rows } = await owner.query<{ n: string }>(
       "select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()",
     );
     return Number(rows[0]?.n);
   };
-  // Backends flush their counters when idle, at most once a second: read until two reads 1.5 s apart
-  // differ by no more than the reads themselves (one transaction each).
-  const read = async () => {
-    let last = await once();
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 1500));
-      const next = await once();
-      if (next - last <= 2) return next;
-      last = next;
-    }
-    return last;
-  };
   try {
     const before = await read();
     for (let i = 0; i < count; i++) await body(url, authorization);
     const after = await read();
-    // The reads are transactions of their own: count those that land inside the window as noise.
+    // The owner's own reads count too (a few, over `count` requests).
     return (after - before) / count;
   } finally {
     await owner.end();
@@ -136,11 +137,6 @@ export default async function run(): Promise<BenchResult> {
     const theirs = await body(urls.handwritten, authorization);
     if (!isDeepStrictEqual(ours, theirs)) throw new Error("the two servers do not return the same JSON");
 
-    const transactions = {
-      gateway: await transactionsPerRequest(database.ownerUrl, urls.gateway, authorization),
-      handwritten: await transactionsPerRequest(database.ownerUrl, urls.handwritten, authorization),
-    };
-
     const rows: BenchRow[] = [];
     const perConnections: Record<number, RoundsResult<"gateway" | "handwritten">> = {};
     for (const connections of CONNECTIONS) {
@@ -157,6 +153,11 @@ export default async function run(): Promise<BenchResult> {
         row(`${at}: p99`, r.gateway.p99, r.handwritten.p99, "ms", { peer: PEER, target: "<= 1.10x" }),
       );
     }
+    // After the load: it ends the servers' connections.
+    const transactions = {
+      gateway: await transactionsPerRequest(database.ownerUrl, urls.gateway, authorization),
+      handwritten: await transactionsPerRequest(database.ownerUrl, urls.handwritten, authorization),
+    };
     rows.push(
       row("database transactions per request", transactions.gateway, transactions.handwritten, "xacts", {
         peer: PEER,
