@@ -3,6 +3,14 @@
  * ratios against it; nothing here asserts a timing.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { createDatabase, ensureRuntimeRole, migrate } from "../packages/core/src/index.ts";
+import { startEmbeddedPostgres } from "../packages/gateway/src/embedded/embedded-postgres.ts";
 
 /** One line of a benchmark's report. */
 export interface BenchRow {
@@ -18,6 +26,8 @@ export interface BenchRow {
   /** The issue's target, as text (e.g. ">= 0.9x"). */
   target?: string;
   note?: string;
+  /** Who the baseline is (a peer: "fastify", "graphile-worker", "bare node:http"). */
+  peer?: string;
 }
 
 /** What a benchmark module's default export returns. */
@@ -26,6 +36,44 @@ export interface BenchResult {
   rows: BenchRow[];
   /** Free-form facts about the run (sizes, concurrency, versions). */
   context?: Record<string, unknown>;
+  /** The machine the figures come from; `pnpm bench` prints it above the table. */
+  machine?: Machine;
+}
+
+/** Where a benchmark ran. */
+export interface Machine {
+  cores: number;
+  cpu: string;
+  node: string;
+  /** `server_version` of the PostgreSQL the benchmark used, when it used one. */
+  postgres?: string;
+  /** The 1-minute load average when the benchmark finished (other work on a shared machine shows here). */
+  loadAverage: number;
+}
+
+/**
+ * The machine's cores, CPU model, Node version and load average, plus the PostgreSQL version when a
+ * connection string is given.
+ */
+export async function machine(postgresUrl?: string): Promise<Machine> {
+  let postgres: string | undefined;
+  if (postgresUrl) {
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ server_version: string }>("show server_version");
+      postgres = rows[0]?.server_version;
+    } finally {
+      await client.end();
+    }
+  }
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    ...(postgres === undefined ? {} : { postgres }),
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
 }
 
 /** A benchmark module: `export default async function run(): Promise<BenchResult>`. */
@@ -141,4 +189,152 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
   await exited;
+}
+
+/** An embedded PostgreSQL with the platform migrated and a runtime role (not the owner, RLS forced). */
+export interface BenchDatabase {
+  /** The superuser's URL for the bench database (migrations, seeding across tenants). */
+  ownerUrl: string;
+  /** The runtime role's URL: what the gateway and the peers connect as. */
+  runtimeUrl: string;
+  /** Server port. */
+  port: number;
+  /** A scratch directory removed by `stop()`. */
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an ephemeral embedded PostgreSQL (fsync and synchronous commit off, so figures measure the
+ * software rather than this machine's disk), creates `cybernetic_bench`, migrates it and creates the
+ * runtime role `cybernetic_bench_runtime`.
+ */
+export async function startBenchDatabase(
+  label: string,
+  settings: Record<string, string | number> = {},
+): Promise<BenchDatabase> {
+  const dataDir = await mkdtemp(join(tmpdir(), `cybernetic-bench-${label}-`));
+  const postgres = await startEmbeddedPostgres({
+    dataDir,
+    password: randomBytes(12).toString("hex"),
+    ephemeral: true,
+    settings: { fsync: "off", synchronous_commit: "off", ...settings },
+  });
+  try {
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query("create database cybernetic_bench");
+    await admin.end();
+    const ownerUrl = postgres.urlFor("cybernetic_bench");
+    const owner = createDatabase({ url: ownerUrl, poolSize: 2 });
+    const runtimePassword = randomBytes(12).toString("hex");
+    await migrate(owner);
+    await ensureRuntimeRole(owner, { user: "cybernetic_bench_runtime", password: runtimePassword });
+    await owner.destroy();
+    return {
+      ownerUrl,
+      runtimeUrl: `postgres://cybernetic_bench_runtime:${runtimePassword}@127.0.0.1:${postgres.port}/cybernetic_bench`,
+      port: postgres.port,
+      dataDir,
+      async stop() {
+        await postgres.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await postgres.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** What one autocannon run measured (latencies in ms). */
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+const loadScript = fileURLToPath(new URL("./http/load.ts", import.meta.url));
+
+/**
+ * One autocannon run against `url` from its own process (pinned to CPU 1 when taskset is available, so it
+ * does not share a core with a server pinned to CPU 0).
+ */
+export function runLoad(
+  url: string,
+  seconds: number,
+  connections: number,
+  authorization?: string,
+  pin = true,
+): LoadResult {
+  const [command, args] = pinnedNode(
+    1,
+    [
+      "--import",
+      "tsx",
+      loadScript,
+      url,
+      String(seconds),
+      String(connections),
+      ...(authorization ? [authorization] : []),
+    ],
+    pin,
+  );
+  const out = execFileSync(command, args, { encoding: "utf8", maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as LoadResult;
+}
+
+/** Median (upper of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+/** Per server: every round's result, and the medians of req/s and latency over the rounds. */
+export type RoundsResult<K extends string> = Record<
+  K,
+  { rounds: LoadResult[]; rps: number; p50: number; p99: number; failures: number }
+>;
+
+/**
+ * The same load on each server in alternating rounds (after a 1 s warm-up each: JIT, caches, pools);
+ * medians per server, because on a shared machine speed drifts from one second to the next and a
+ * round-robin exposes every server to the same drift.
+ */
+export function alternatingRounds<K extends string>(
+  urls: Record<K, string>,
+  options: { rounds: number; seconds: number; connections: number; authorization?: string; pin?: boolean },
+): RoundsResult<K> {
+  const names = Object.keys(urls) as K[];
+  const rounds = Object.fromEntries(names.map((n) => [n, [] as LoadResult[]])) as Record<K, LoadResult[]>;
+  const go = (name: K, seconds: number) =>
+    runLoad(urls[name], seconds, options.connections, options.authorization, options.pin);
+  for (const name of names) go(name, 1);
+  for (let round = 0; round < options.rounds; round++) {
+    // Which server goes first rotates, so none always runs right after the same neighbour.
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + round) % names.length] as K;
+      rounds[name].push(go(name, options.seconds));
+    }
+  }
+  return Object.fromEntries(
+    names.map((n) => {
+      const list = rounds[n];
+      return [
+        n,
+        {
+          rounds: list,
+          rps: median(list.map((r) => r.rps)),
+          p50: median(list.map((r) => r.p50)),
+          p99: median(list.map((r) => r.p99)),
+          failures: list.reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0),
+        },
+      ];
+    }),
+  ) as RoundsResult<K>;
 }

@@ -25,11 +25,18 @@ function fmt(n: number | undefined): string {
 
 function print(result: BenchResult): void {
   console.log(`\n## ${result.name}`);
+  const m = result.machine;
+  if (m) {
+    console.log(
+      `machine: ${m.cores} cores (${m.cpu}), Node ${m.node}${m.postgres ? `, PostgreSQL ${m.postgres}` : ""}, load average ${m.loadAverage}`,
+    );
+  }
   if (result.context) console.log(JSON.stringify(result.context));
   console.table(
     result.rows.map((r) => ({
       metric: r.metric,
       value: fmt(r.value),
+      vs: r.peer ?? "",
       baseline: fmt(r.baseline),
       ratio: r.ratio === undefined ? "" : `${fmt(r.ratio)}x`,
       unit: r.unit,

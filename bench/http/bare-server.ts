@@ -1,18 +1,13 @@
 /**
  * Child process of the http benchmark: the baseline, a bare `node:http` server answering with the same
- * bytes as the gateway (status, headers, body): `/health` computes the same JSON, the list replays the
- * body the gateway returned (read from BENCH_LIST_BODY_FILE). Prints `READY <url>` when listening.
+ * bytes as the gateway's `/health` (status, headers, the same JSON). Prints `READY <url>` when listening.
  *
  * BENCH_BARE_HEADERS=object (default) writes headers the idiomatic way, `writeHead(200, { … })`;
  * `array` passes Node's raw `[name, value, …]` list, its fastest path (no header object to walk).
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 
-const listBody = process.env.BENCH_LIST_BODY_FILE
-  ? readFileSync(process.env.BENCH_LIST_BODY_FILE)
-  : Buffer.alloc(0);
 const started = performance.now();
 const security = [
   ["x-content-type-options", "nosniff"],
@@ -28,11 +23,11 @@ const securityObject = Object.fromEntries(
   (security as string[]).flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1] as string]] : [])),
 );
 
-const server = createServer((req, res) => {
-  const body =
-    req.url === "/health"
-      ? JSON.stringify({ status: "ok", uptimeSeconds: Math.round(performance.now() - started) / 1000 })
-      : listBody;
+const server = createServer((_req, res) => {
+  const body = JSON.stringify({
+    status: "ok",
+    uptimeSeconds: Math.round(performance.now() - started) / 1000,
+  });
   if (asObject) {
     res.writeHead(200, {
       ...securityObject,

@@ -1,36 +1,39 @@
 /**
- * SSE fan-out: 1,000, 5,000 and 10,000 concurrent subscribers on one gateway process against a bare
- * `node:http` SSE server writing the same frames to the same number of sockets, in the same run.
+ * SSE: 1, 1,000, 5,000 and 10,000 concurrent subscribers on one gateway process against two peers in the
+ * same run: a bare `node:http` SSE server writing the same frames to the same number of sockets from
+ * memory (the floor of fan-out), and the same bare server fed by a bare `LISTEN/NOTIFY` listener on the
+ * same database (what a user would write instead of the outbox: commit → NOTIFY → broadcast).
  *
  * For each size and server: the server starts fresh (its own process, pinned to CPU 0 with `taskset`), the
  * load generator (its own process, CPU 1) opens the streams in waves and reports connect → `connected`;
  * the server's RSS is read after a GC before and after the streams are open (RSS per connection); then
  * `BENCH_SSE_EVENTS` events are written one every `BENCH_SSE_SPACING_MS`: for the gateway, through the
- * outbox (a committed `custom.bench` event, published and fanned out by the bus), for the bare server, by a
- * `POST /broadcast`. Latency is commit (or POST) → received, for every (event, subscriber) pair; missing
+ * outbox (a committed `custom.bench` event, published and fanned out by the bus); for the bare server, by
+ * a `POST /broadcast`; for the LISTEN/NOTIFY peer, by a transaction that inserts a row and calls
+ * `pg_notify` with the event. Latency is commit (or POST) → received, for every (event, subscriber) pair; missing
  * deliveries are counted. Both children raise their soft open-file limit to the hard limit at start; the
  * hard limit caps the sizes (reported).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { appendEvent, createDatabase, createPlatform, withTenant } from "../../packages/core/src/index.ts";
 import {
-  appendEvent,
-  createDatabase,
-  createPlatform,
-  ensureRuntimeRole,
-  migrate,
-  withTenant,
-} from "../../packages/core/src/index.ts";
-import { startEmbeddedPostgres } from "../../packages/gateway/src/index.ts";
-import { type BenchResult, type BenchRow, hasTaskset, percentile, row } from "../lib.ts";
+  type BenchResult,
+  type BenchRow,
+  hasTaskset,
+  machine,
+  percentile,
+  row,
+  startBenchDatabase,
+} from "../lib.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const SIZES = (process.env.BENCH_SSE_SIZES ?? "1000,5000,10000").split(",").map(Number);
+const SIZES = (process.env.BENCH_SSE_SIZES ?? "1,1000,5000,10000").split(",").map(Number);
 const EVENTS = Number(process.env.BENCH_SSE_EVENTS ?? 20);
 const SPACING_MS = Number(process.env.BENCH_SSE_SPACING_MS ?? 500);
 const now = () => performance.timeOrigin + performance.now();
@@ -100,8 +103,11 @@ interface Measured {
   missing: number;
 }
 
+/** The gateway, the bare in-memory SSE server, and the bare server fed by LISTEN/NOTIFY. */
+type Kind = "gateway" | "bare" | "notify";
+
 async function measure(
-  kind: "gateway" | "bare",
+  kind: Kind,
   size: number,
   env: Record<string, string>,
   emit: (url: string, seq: number) => Promise<number>,
@@ -109,12 +115,12 @@ async function measure(
   scratch: string,
 ): Promise<Measured> {
   const server = child(0, [join(here, kind === "gateway" ? "gateway-server.ts" : "bare-server.ts")], env);
+  const outFile = join(scratch, `${kind}-${size}.json`);
   const load: ReturnType<typeof child>[] = [];
   try {
     const base = (await server.next("READY")).trim();
     server.send("RSS");
     const rssBefore = Number(await server.next("RSS"));
-    const outFile = join(scratch, `${kind}-${size}.json`);
     const url = kind === "gateway" ? `${base}/v1/events?topics=custom.*` : `${base}/events`;
     const gen = child(1, [
       join(here, "subscribers.ts"),
@@ -171,24 +177,9 @@ async function measure(
 }
 
 export default async function run(): Promise<BenchResult> {
-  const dataDir = await mkdtemp(join(tmpdir(), "cybernetic-bench-sse-"));
-  const postgres = await startEmbeddedPostgres({
-    dataDir,
-    password: randomBytes(12).toString("hex"),
-    ephemeral: true,
-    settings: { fsync: "off", synchronous_commit: "off" },
-  });
+  const database = await startBenchDatabase("sse");
+  const { runtimeUrl, ownerUrl, dataDir } = database;
   try {
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    await admin.query("create database cybernetic_bench");
-    await admin.end();
-    const owner = createDatabase({ url: postgres.urlFor("cybernetic_bench"), poolSize: 2 });
-    await migrate(owner);
-    const runtimePassword = randomBytes(12).toString("hex");
-    await ensureRuntimeRole(owner, { user: "cybernetic_bench_runtime", password: runtimePassword });
-    await owner.destroy();
-    const runtimeUrl = `postgres://cybernetic_bench_runtime:${runtimePassword}@127.0.0.1:${postgres.port}/cybernetic_bench`;
     const db = createDatabase({ url: runtimeUrl, poolSize: 2 });
     const platform = createPlatform({ db });
     const { tenant, apiKey } = await platform.tenants.create(
@@ -202,6 +193,20 @@ export default async function run(): Promise<BenchResult> {
       await withTenant(db, tenant.id, (trx) => appendEvent(trx, tenant.id, "custom.bench", { seq }));
       return now(); // committed
     };
+    // The LISTEN/NOTIFY peer's writer: a row and its notification in one transaction, as a user would.
+    const notifier = new pg.Client({ connectionString: ownerUrl });
+    await notifier.connect();
+    await notifier.query(
+      "create table bench_sse_events (id bigint generated always as identity, data jsonb)",
+    );
+    const viaNotify = async (_url: string, seq: number) => {
+      const payload = JSON.stringify({ seq });
+      await notifier.query("begin");
+      await notifier.query("insert into bench_sse_events (data) values ($1)", [payload]);
+      await notifier.query("select pg_notify('bench_sse', $1)", [payload]);
+      await notifier.query("commit");
+      return now(); // committed
+    };
     const viaPost = async (url: string, seq: number) => {
       const at = now();
       await fetch(`${url}/broadcast?seq=${seq}`, { method: "POST" });
@@ -210,43 +215,66 @@ export default async function run(): Promise<BenchResult> {
 
     const cap = hardFileLimit - 200;
     const rows: BenchRow[] = [];
-    const perSize: Record<string, { gateway: Measured; bare: Measured }> = {};
+    const perSize: Record<string, Record<Kind, Measured>> = {};
+    const BARE = "node:http SSE, in memory";
+    const NOTIFY = "node:http SSE + LISTEN/NOTIFY";
     for (const wanted of SIZES) {
       const size = Math.min(wanted, cap);
       const gateway = await measure("gateway", size, env, viaOutbox, authorization, dataDir);
+      const notify = await measure(
+        "notify",
+        size,
+        { ...env, BENCH_SSE_LISTEN_URL: ownerUrl },
+        viaNotify,
+        undefined,
+        dataDir,
+      );
       const bare = await measure("bare", size, env, viaPost, undefined, dataDir);
-      perSize[size] = { gateway, bare };
-      const at = `${size} subscribers`;
+      perSize[size] = { gateway, notify, bare };
+      const at = `${size} subscriber${size === 1 ? "" : "s"}`;
       rows.push(
-        row(`${at}: delivery p50`, gateway.latencyP50, bare.latencyP50, "ms"),
+        row(`${at}: commit → delivery p50`, gateway.latencyP50, notify.latencyP50, "ms", { peer: NOTIFY }),
+        row(`${at}: commit → delivery p99`, gateway.latencyP99, notify.latencyP99, "ms", { peer: NOTIFY }),
+        row(`${at}: delivery p50`, gateway.latencyP50, bare.latencyP50, "ms", { peer: BARE }),
         row(`${at}: delivery p99`, gateway.latencyP99, bare.latencyP99, "ms", {
+          peer: BARE,
           target: size === 10_000 ? "<= 1.25x" : undefined,
           note: "gateway: commit → received; bare: POST → received",
         }),
-        row(`${at}: last subscriber p99`, gateway.broadcastP99, bare.broadcastP99, "ms"),
-        row(
-          `${at}: RSS per connection`,
-          gateway.rssPerConnection / 1024,
-          bare.rssPerConnection / 1024,
-          "KiB",
-          {
-            target: size === 10_000 ? "<= 20 KB" : undefined,
-          },
-        ),
+        row(`${at}: last subscriber p99`, gateway.broadcastP99, bare.broadcastP99, "ms", { peer: BARE }),
         row(`${at}: connect → connected p99`, gateway.connectP99, bare.connectP99, "ms", {
+          peer: BARE,
           target: size === 10_000 ? "<= 200 ms" : undefined,
         }),
         row(`${at}: missing deliveries`, gateway.missing, bare.missing, "events", {
+          peer: BARE,
           target: "0",
-          note: `connect failures: gateway ${gateway.connectFailures}, bare ${bare.connectFailures}`,
+          note: `LISTEN/NOTIFY peer ${notify.missing}; connect failures: gateway ${gateway.connectFailures}, bare ${bare.connectFailures}, notify ${notify.connectFailures}`,
         }),
       );
+      // Per-connection memory means nothing for a handful of streams.
+      if (size >= 100) {
+        rows.push(
+          row(
+            `${at}: RSS per connection`,
+            gateway.rssPerConnection / 1024,
+            bare.rssPerConnection / 1024,
+            "KiB",
+            {
+              peer: BARE,
+              target: size === 10_000 ? "<= 20 KB" : undefined,
+            },
+          ),
+        );
+      }
       if (wanted > cap)
         rows.at(-1)!.note += `; capped from ${wanted} by the open-file hard limit (${hardFileLimit})`;
     }
+    await notifier.end();
     await db.destroy();
     return {
       name: "sse",
+      machine: await machine(runtimeUrl),
       rows,
       context: {
         sizes: SIZES,
@@ -260,7 +288,6 @@ export default async function run(): Promise<BenchResult> {
       },
     };
   } finally {
-    await postgres.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await database.stop();
   }
 }
