@@ -22,8 +22,30 @@ export interface StreamResync {
   cursor: string;
 }
 
-/** What `events.subscribe` yields: platform events and the two control events, discriminated by `type`. */
-export type StreamItem = CyberneticEvent | StreamConnected | StreamResync;
+/**
+ * The connection ended or could not be made, and the iterator reconnects after `retryInMs` (resuming
+ * with `Last-Event-ID`); the next `connected` says the stream is live again. A page shows
+ * "reconnecting" on it.
+ */
+export interface StreamReconnecting {
+  type: "reconnecting";
+  /**
+   * Why: the server ended the stream on purpose (`server_closed`: shutdown, maximum duration), the
+   * connection failed, dropped or went silent (`network`), or the server answered 429 or 5xx
+   * (`unavailable`).
+   */
+  reason: "server_closed" | "network" | "unavailable";
+  /** Consecutive failed attempts (0 after a stream the server ended on purpose). */
+  attempt: number;
+  /** How long the iterator waits before the next attempt. */
+  retryInMs: number;
+}
+
+/**
+ * What `events.subscribe` yields: platform events and the control items (`connected`, `resync`,
+ * `reconnecting`), discriminated by `type`.
+ */
+export type StreamItem = CyberneticEvent | StreamConnected | StreamResync | StreamReconnecting;
 
 /** Options of `events.subscribe`. */
 export interface SubscribeOptions {
@@ -105,7 +127,9 @@ export async function* subscribeEvents(
         const error = await errorOf(response);
         if (response.status !== 429 && response.status < 500) throw error;
         failures++;
-        await sleep(backoff(failures, retryMs, 30_000, response.headers.get("retry-after")), signal);
+        const wait = backoff(failures, retryMs, 30_000, response.headers.get("retry-after"));
+        yield { type: "reconnecting", reason: "unavailable", attempt: failures, retryInMs: Math.round(wait) };
+        await sleep(wait, signal);
         continue;
       }
       const body = response.body;
@@ -161,10 +185,16 @@ export async function* subscribeEvents(
       connection.abort();
     }
     if (signal?.aborted) return;
-    if (ended) await sleep(retryMs / 2 + Math.random() * (retryMs / 2), signal);
-    else {
-      failures++;
-      await sleep(Math.max(retryMs, backoff(failures, retryMs, 30_000)), signal);
-    }
+    if (!ended) failures++;
+    const wait = ended
+      ? retryMs / 2 + Math.random() * (retryMs / 2)
+      : Math.max(retryMs, backoff(failures, retryMs, 30_000));
+    yield {
+      type: "reconnecting",
+      reason: ended ? "server_closed" : "network",
+      attempt: ended ? 0 : failures,
+      retryInMs: Math.round(wait),
+    };
+    await sleep(wait, signal);
   }
 }

@@ -10,12 +10,20 @@ export {
   type ArtifactDownload,
   type CyberneticClient,
   createClient,
+  type HistoryQuery,
   type ListQuery,
   type ListResult,
+  type UnitSystemsClient,
   type WriteOptions,
 } from "./create-client.js";
 export { CyberneticApiError } from "./cybernetic-api-error.js";
 // Events
-export type { StreamConnected, StreamItem, StreamResync, SubscribeOptions } from "./event-stream.js";
+export type {
+  StreamConnected,
+  StreamItem,
+  StreamReconnecting,
+  StreamResync,
+  SubscribeOptions,
+} from "./event-stream.js";
 export type { ClientOptions, RetryOptions } from "./transport.js";
 export type { ArtifactBody, UploadOptions } from "./upload-body.js";

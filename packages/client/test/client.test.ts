@@ -260,6 +260,7 @@ describe("@cybernetic/client", () => {
       const controller = new AbortController();
       const received: string[] = [];
       let connects = 0;
+      const control: string[] = []; // connected and reconnecting items, in order
       let ended: unknown; // set when the subscription ends by itself: it must not
       const reading = (async () => {
         for await (const item of streaming.events.subscribe({
@@ -267,6 +268,8 @@ describe("@cybernetic/client", () => {
           signal: controller.signal,
         })) {
           if (item.type === "connected") connects++;
+          if (item.type === "connected") control.push("connected");
+          if (item.type === "reconnecting") control.push(`reconnecting:${item.reason}`);
           if (item.type === "episode.created") received.push(item.data.episodeId);
         }
       })().catch((error: unknown) => {
@@ -286,6 +289,17 @@ describe("@cybernetic/client", () => {
         await until(() => received.length >= written.length || ended !== undefined, "every event");
         expect(ended, "the subscription gave up").toBeUndefined();
         expect(received).toEqual(written);
+        // Every reconnect was announced by a `reconnecting` item first (what a page shows meanwhile):
+        // the server ending its streams says so; while it was down, `network` (refused) or `unavailable`
+        // (503 while it drained).
+        expect(control[0]).toBe("connected");
+        for (let i = 1; i < control.length; i++) {
+          if (control[i] === "connected") expect(control[i - 1]).toMatch(/^reconnecting:/);
+        }
+        expect(control).toContain("reconnecting:server_closed");
+        expect(
+          control.every((c) => /^(connected|reconnecting:(server_closed|network|unavailable))$/.test(c)),
+        ).toBe(true);
         // Credentials were asked for on every (re)connect.
         expect(tokens).toBeGreaterThanOrEqual(connects);
       } finally {

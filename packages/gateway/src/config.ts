@@ -144,6 +144,11 @@ export const gatewayConfigSchema = z.object({
   metricsIndicatorSeries: z.number().int().min(0).max(1_000).default(0),
   /** Origins allowed by CORS (`*` for any); empty: no CORS headers. */
   corsOrigins: z.array(origin).default([]),
+  /**
+   * A folder of static files (examples/dashboard's `dist`) served at `/dashboard`; unset: no dashboard,
+   * `/dashboard` is 404 like any unknown route (and so is every path while the folder is missing).
+   */
+  dashboardDir: z.string().min(1).optional(),
   rateLimit: rateLimitConfigSchema.partial().prefault({}).pipe(rateLimitConfigSchema),
   events: eventStreamConfigSchema.partial().prefault({}).pipe(eventStreamConfigSchema),
   /** The Telegram webhook (`POST /telegram/webhook[/:tenantSlug]`). */
@@ -281,6 +286,8 @@ export const environmentSchema = z
     SHUTDOWN_DRAIN_MS: numeric(gateway.shutdownDrainMs),
     HEADERS_TIMEOUT_MS: numeric(gateway.headersTimeoutMs),
     REQUEST_TIMEOUT_MS: numeric(gateway.requestTimeoutMs),
+    /** Unset: `cybernetic serve` serves examples/dashboard/dist when it is built next to the gateway. */
+    DASHBOARD_DIR: text(gateway.dashboardDir).transform((v) => (v === undefined ? undefined : resolve(v))),
     CORS_ORIGINS: optionalString
       .transform((v) =>
         v === undefined
@@ -444,6 +451,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       metricsToken: e.METRICS_TOKEN,
       metricsIndicatorSeries: e.METRICS_INDICATOR_SERIES,
       corsOrigins: e.CORS_ORIGINS,
+      dashboardDir: e.DASHBOARD_DIR,
       rateLimit: {
         perSecond: e.RATE_LIMIT_PER_SECOND,
         burst: e.RATE_LIMIT_BURST,

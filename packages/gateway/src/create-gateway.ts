@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import { type GatewayConfig, type ResolvedGatewayConfig, resolveGatewayConfig } from "./config.js";
 import type { GatewayQueue, GatewayStorage } from "./gateway-dependencies.js";
 import { createSseHub } from "./internal/sse-hub.js";
+import { createStaticFiles } from "./internal/static-files.js";
 import { createStreamTokens } from "./internal/stream-token.js";
 import { createLogger } from "./logger.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
@@ -18,6 +19,9 @@ import type { AnyRoute, RouteMethod } from "./route-definition.js";
 import { routeTable } from "./routes/index.js";
 import { createTelegramTargets } from "./routes/telegram.js";
 import { type ServedGateway, type ServeOptions, serveGateway } from "./serve-gateway.js";
+
+/** Where `config.dashboardDir` is served. */
+const DASHBOARD_MOUNT = "/dashboard";
 
 /** What `createGateway` needs. Only `platform` is required. */
 export interface GatewayOptions {
@@ -167,6 +171,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     methods.set(route.method, handler);
   }
   for (const [path, methods] of byPath) app.all(path, pipeline.otherMethods(path, methods));
+  if (config.dashboardDir !== undefined) {
+    const files = pipeline.files(
+      DASHBOARD_MOUNT,
+      createStaticFiles({ root: config.dashboardDir, mount: DASHBOARD_MOUNT }),
+    );
+    app.all(DASHBOARD_MOUNT, files);
+    app.all(`${DASHBOARD_MOUNT}/**`, files);
+  }
   app.all("/**", pipeline.notFound());
 
   return {

@@ -31,6 +31,7 @@ import { type EventHandler, getQuery, type H3Event } from "h3";
 import { mapError } from "./error-mapper.js";
 import { parseJsonBody } from "./internal/parse-json-body.js";
 import { type HANDLED, Reply, toFastResponse, writeNodeResponse } from "./internal/reply.js";
+import { FileReply, type StaticFiles } from "./internal/static-files.js";
 import { timingSafeEqualStrings } from "./internal/timing-safe-equal.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { createAccessLog } from "./middleware/access-log.js";
@@ -40,7 +41,7 @@ import { assertJsonContentType } from "./middleware/content-type.js";
 import type { Cors } from "./middleware/cors.js";
 import type { RateLimiter } from "./middleware/rate-limiter.js";
 import { requestIdOf } from "./middleware/request-id.js";
-import { SECURITY_HEADERS } from "./middleware/security-headers.js";
+import { SECURITY_HEADERS, SITE_SECURITY_HEADERS } from "./middleware/security-headers.js";
 import {
   type AnyRoute,
   acceptsIdempotencyKey,
@@ -79,6 +80,11 @@ export interface Pipeline {
    * methods it does not serve.
    */
   otherMethods(path: string, handlers: ReadonlyMap<string, EventHandler>): EventHandler;
+  /**
+   * The files of a site mounted at `mount` (GET and HEAD; other methods 405), with the request id,
+   * access log and metrics of every request and the site's security headers; a miss is 404 JSON.
+   */
+  files(mount: string, files: StaticFiles): EventHandler;
   /** Anything unmatched: 404 JSON. */
   notFound(): EventHandler;
   /** The response for an error raised outside any route handler (written, or as a `Response`). */
@@ -119,6 +125,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const corsEnabled = cors.enabled;
   const accessLog = createAccessLog(logger);
   const base: string[] = SECURITY_HEADERS.flat();
+  const site: string[] = SITE_SECURITY_HEADERS.flat();
   let active = 0;
   let idleWaiters: (() => void)[] = [];
 
@@ -151,7 +158,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     reply: Reply,
     record: (status: number, seconds: number) => void,
   ): Response | typeof HANDLED | Promise<typeof HANDLED> => {
-    const headers = base.slice();
+    const headers = reply instanceof FileReply ? site.slice() : base.slice();
     headers.push("x-request-id", state.requestId);
     if (corsEnabled)
       for (const [name, value] of cors.headersFor(event.req.headers.get("origin"))) headers.push(name, value);
@@ -384,6 +391,26 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     };
   };
 
+  const files = (mount: string, site: StaticFiles): EventHandler => {
+    const template = `${mount}/**`;
+    const recorder = metrics.route("GET", template);
+    const record = (status: number, seconds: number) => recorder.record(status, seconds);
+    return (event) => {
+      const method = event.req.method;
+      const state = begin(event, method === "HEAD" ? "HEAD" : "GET", template);
+      return settle(event, state, record, () => {
+        if (method !== "GET" && method !== "HEAD") {
+          throw new CyberneticError(
+            "method_not_allowed",
+            `${method} is not allowed on ${template}; allowed: GET, HEAD`,
+            { details: { allow: ["GET", "HEAD"] }, headers: { allow: "GET, HEAD" } },
+          );
+        }
+        return site.serve(event.url.pathname, method === "GET");
+      });
+    };
+  };
+
   const notFound = (): EventHandler => {
     const recorder = metrics.route("OTHER", "unmatched");
     const record = (status: number, seconds: number) => recorder.record(status, seconds);
@@ -405,7 +432,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     );
   };
 
-  return { tracker, route, otherMethods, notFound, failure };
+  return { tracker, route, otherMethods, files, notFound, failure };
 }
 
 function parseParams(def: AnyRoute, event: H3Event): unknown {

@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   CyberneticError,
   createEventBus,
@@ -51,6 +53,19 @@ function portTaken(port: number): Error {
   return new Error(
     `port ${port} is already in use (another cybernetic serve?): stop it, or pick another port with PORT=, e.g. PORT=${port + 1} pnpm start`,
   );
+}
+
+/**
+ * examples/dashboard's build in the repository this gateway runs from (`pnpm start`), when it has been
+ * built: the repository is `../../../` from the bundle in dist/, `../../../../` from src/cli/. An
+ * installed gateway has none, and serves no dashboard unless DASHBOARD_DIR says where one is.
+ */
+function repositoryDashboard(): string | undefined {
+  for (const relative of ["../../../examples/dashboard/dist", "../../../../examples/dashboard/dist"]) {
+    const dir = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(join(dir, "index.html"))) return dir;
+  }
+  return undefined;
 }
 
 /** What a started `serve` holds, in the order it is released. */
@@ -193,10 +208,11 @@ export async function serveCommand(
     // One LISTEN connection for this process; the gateway fans its events out to SSE streams.
     running.bus = createEventBus({ db: running.db, listenUrl: runtime.directUrl, logger });
     await running.bus.start();
+    const dashboardDir = config.gateway.dashboardDir ?? repositoryDashboard();
     const gateway = createGateway({
       platform,
       bus: running.bus,
-      config: { ...config.gateway, adminKey },
+      config: { ...config.gateway, adminKey, ...(dashboardDir ? { dashboardDir } : {}) },
       logger,
       ...(running.queue ? { queue: running.queue } : {}),
       ...(running.storage ? { storage: running.storage } : {}),
@@ -231,6 +247,7 @@ export async function serveCommand(
     const lines = [`\ncybernetic is listening on ${url}\n`];
     if (runtime.embedded)
       lines.push(`  data:       ${runtime.embedded.dataDir} (embedded PostgreSQL, local files)\n`);
+    if (dashboardDir) lines.push(`  dashboard:  ${url}/dashboard/ (from ${dashboardDir})\n`);
     const secretsFile = runtime.embedded && join(runtime.embedded.dataDir, "secrets.json");
     if (generatedAdminKey) {
       lines.push(`  admin key:  ${generatedAdminKey}\n              (generated; kept in ${secretsFile})\n`);
