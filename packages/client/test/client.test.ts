@@ -353,7 +353,7 @@ describe("@cybernetic/client", () => {
           }),
           (got) => got.some((i) => i.type === "custom.tick"),
         );
-        expect(items.map((i) => i.type)).toEqual(["connected", "connected", "custom.tick"]);
+        expect(items.map((i) => i.type)).toEqual(["connected", "reconnecting", "connected", "custom.tick"]);
         expect(seen).toEqual([undefined, "41"]);
       } finally {
         controller.abort();
