@@ -14,13 +14,11 @@
  */
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import os, { tmpdir } from "node:os";
+import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { createDatabase, createPlatform, ensureRuntimeRole, migrate } from "../../packages/core/src/index.ts";
-import { startEmbeddedPostgres } from "../../packages/gateway/src/embedded/embedded-postgres.ts";
+import { createDatabase, createPlatform } from "../../packages/core/src/index.ts";
 import { installQueue } from "../../packages/workers/src/index.ts";
 import {
   type BenchResult,
@@ -28,6 +26,7 @@ import {
   percentile,
   pinnedNode,
   row,
+  startBenchDatabase,
   startReadyChild,
   stopChild,
 } from "../lib.ts";
@@ -97,28 +96,12 @@ const merge = (into: Record<string, number>, from: Record<string, number>) => {
 };
 
 export default async function run(): Promise<BenchResult> {
-  const dataDir = await mkdtemp(join(tmpdir(), "cybernetic-bench-telegram-"));
-  const postgres = await startEmbeddedPostgres({
-    dataDir,
-    password: randomBytes(12).toString("hex"),
-    ephemeral: true,
-    // The same settings as the test harness: the acknowledgement is measured, not this disk's flushes.
-    settings: { fsync: "off", synchronous_commit: "off", full_page_writes: "off" },
-  });
+  // The same settings as the test harness: the acknowledgement is measured, not this disk's flushes.
+  const database = await startBenchDatabase("telegram", { full_page_writes: "off" });
+  const { ownerUrl, runtimeUrl } = database;
   const children: ChildProcess[] = [];
   try {
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    await admin.query("create database cybernetic_bench");
-    await admin.end();
-    const ownerUrl = postgres.urlFor("cybernetic_bench");
-    const owner = createDatabase({ url: ownerUrl, poolSize: 2 });
-    const runtimePassword = randomBytes(12).toString("hex");
-    await migrate(owner);
     await installQueue(ownerUrl);
-    await ensureRuntimeRole(owner, { user: "cybernetic_bench_runtime", password: runtimePassword });
-    await owner.destroy();
-    const runtimeUrl = `postgres://cybernetic_bench_runtime:${runtimePassword}@127.0.0.1:${postgres.port}/cybernetic_bench`;
     const db = createDatabase({ url: runtimeUrl, poolSize: 2 });
     const { tenant } = await createPlatform({ db }).tenants.create({ name: "Bench", slug: "bench" });
     await db.destroy();
@@ -200,7 +183,6 @@ export default async function run(): Promise<BenchResult> {
     };
   } finally {
     for (const child of children) await stopChild(child);
-    await postgres.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await database.stop();
   }
 }

@@ -6,9 +6,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { withTenant } from "../../core/src/index.ts";
-import { builtInJobs, type CyberneticQueue, startWorkers, type WorkerRuntime } from "../src/index.ts";
+import type { CyberneticQueue, WorkerRuntime } from "../src/index.ts";
 import { until } from "./support/fake-servers.ts";
-import { useQueuePlatform } from "./support/queue-platform.ts";
+import { startPolicyWorkers, useQueuePlatform } from "./support/queue-platform.ts";
 
 describe("S2 damping", () => {
   let queue: CyberneticQueue;
@@ -32,22 +32,7 @@ describe("S2 damping", () => {
         then: [{ type: "publish", event: "custom.cool_down", data: { at: "{{event.data.t}}" } }],
       },
     });
-    runtime = await startWorkers({
-      platform: ctx.platform,
-      queue,
-      jobs: builtInJobs(),
-      only: ["policy.evaluate"],
-      listenUrl: ctx.database.appUrl,
-    });
-    await until(
-      async () =>
-        (await ctx.db
-          .selectFrom("event_consumers")
-          .select("name")
-          .where("name", "=", "policy")
-          .executeTakeFirst()) !== undefined,
-      "the dispatcher's cursor",
-    );
+    runtime = await startPolicyWorkers(ctx, queue);
     // Seconds after `base`, and whether it is hot: the sequence hand-worked in policy-damping.test.ts.
     const readings: [number, boolean][] = [
       [0, true],

@@ -7,9 +7,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { withTenant } from "../../core/src/index.ts";
-import { builtInJobs, type CyberneticQueue, startWorkers, type WorkerRuntime } from "../src/index.ts";
+import type { CyberneticQueue, WorkerRuntime } from "../src/index.ts";
 import { until } from "./support/fake-servers.ts";
-import { useQueuePlatform } from "./support/queue-platform.ts";
+import { startPolicyWorkers, useQueuePlatform } from "./support/queue-platform.ts";
 
 describe("record_reading", () => {
   let queue: CyberneticQueue;
@@ -22,23 +22,7 @@ describe("record_reading", () => {
   });
 
   const start = async () => {
-    runtime ??= await startWorkers({
-      platform: ctx.platform,
-      queue,
-      jobs: builtInJobs(),
-      only: ["policy.evaluate"],
-      listenUrl: ctx.database.appUrl,
-    });
-    // The dispatcher starts at the newest published event: wait for its cursor before writing.
-    await until(
-      async () =>
-        (await ctx.db
-          .selectFrom("event_consumers")
-          .select("name")
-          .where("name", "=", "policy")
-          .executeTakeFirst()) !== undefined,
-      "the dispatcher's cursor",
-    );
+    runtime ??= await startPolicyWorkers(ctx, queue);
   };
   /** Publishes a burst of `custom.output` events in one transaction, `base + t` seconds each. */
   const burst = (tenantId: string, base: number, events: { t: number; data: Record<string, unknown> }[]) =>

@@ -6,9 +6,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { type JsonObject, withTenant } from "../../core/src/index.ts";
-import { builtInJobs, type CyberneticQueue, startWorkers, type WorkerRuntime } from "../src/index.ts";
+import type { CyberneticQueue, WorkerRuntime } from "../src/index.ts";
 import { until } from "./support/fake-servers.ts";
-import { useQueuePlatform } from "./support/queue-platform.ts";
+import { startPolicyWorkers, useQueuePlatform } from "./support/queue-platform.ts";
 
 describe("policies on units", () => {
   let queue: CyberneticQueue;
@@ -46,23 +46,7 @@ describe("policies on units", () => {
       unitId: plant.id,
       rules: { ...rules(), if: { "==": [{ var: "unit.slug" }, "line"] } },
     });
-    runtime = await startWorkers({
-      platform: ctx.platform,
-      queue,
-      jobs: builtInJobs(),
-      only: ["policy.evaluate"],
-      listenUrl: ctx.database.appUrl,
-    });
-    // The dispatcher starts at the newest published event: wait for its cursor before writing.
-    await until(
-      async () =>
-        (await ctx.db
-          .selectFrom("event_consumers")
-          .select("name")
-          .where("name", "=", "policy")
-          .executeTakeFirst()) !== undefined,
-      "the dispatcher's cursor",
-    );
+    runtime = await startPolicyWorkers(ctx, queue);
     const signals = [
       { unitId: line.id, n: 1 },
       { unitId: sales.id, n: 2 },

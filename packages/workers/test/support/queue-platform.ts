@@ -1,6 +1,13 @@
 import { afterAll, beforeAll } from "vitest";
 import { type TestPlatformContext, useTestPlatform } from "../../../../test/setup/database.ts";
-import { type CyberneticQueue, createJobQueue } from "../../src/index.ts";
+import {
+  builtInJobs,
+  type CyberneticQueue,
+  createJobQueue,
+  startWorkers,
+  type WorkerRuntime,
+} from "../../src/index.ts";
+import { until } from "./fake-servers.ts";
 
 /**
  * A test platform whose services enqueue into a real pg-boss queue on the file's own database. The queue
@@ -30,4 +37,31 @@ export function useQueuePlatform(
     await queue?.stop({ graceful: false });
   });
   return ctx;
+}
+
+/**
+ * Starts the workers with only `policy.evaluate` on the context's queue, and waits for the dispatcher's
+ * cursor: it starts at the newest published event, so events written before it exists are never seen.
+ */
+export async function startPolicyWorkers(
+  ctx: TestPlatformContext,
+  queue: CyberneticQueue,
+): Promise<WorkerRuntime> {
+  const runtime = await startWorkers({
+    platform: ctx.platform,
+    queue,
+    jobs: builtInJobs(),
+    only: ["policy.evaluate"],
+    listenUrl: ctx.database.appUrl,
+  });
+  await until(
+    async () =>
+      (await ctx.db
+        .selectFrom("event_consumers")
+        .select("name")
+        .where("name", "=", "policy")
+        .executeTakeFirst()) !== undefined,
+    "the dispatcher's cursor",
+  );
+  return runtime;
 }
