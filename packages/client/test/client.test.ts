@@ -210,6 +210,14 @@ describe("@cybernetic/client", () => {
       items.flatMap((i) => (i.type === "episode.created" ? [i.data.episodeId] : []));
 
     it("snapshot then subscribe: continues after a page's cursor with typed events, and stops on abort", async () => {
+      // The earlier tests' episodes are published first: while a transaction elsewhere on the cluster holds
+      // publication back, a page's cursor is the earlier one and their events may come again (documented).
+      const existing = (await client.episodes.list({ limit: 100 })).items.map((e) => e.id);
+      await until(async () => {
+        const published = await client.events.list({ type: "episode.created", limit: 100 });
+        const ids = new Set(published.items.map((e) => (e.data as { episodeId?: string }).episodeId));
+        return existing.every((id) => ids.has(id));
+      }, "the earlier episodes' events published");
       const page = await client.episodes.list();
       const controller = new AbortController();
       const created = [(await client.episodes.create(episodeInput())).episode.id];

@@ -342,16 +342,20 @@ describe("GET /v1/events", () => {
   });
 
   it("snapshot then subscribe: a list's x-event-cursor misses nothing and repeats nothing", async () => {
-    const page = await h.request("/v1/episodes", { key: tenant.key, headers: {} });
+    // A tenant of its own: no earlier episode of it can still be waiting for publication.
+    const own = await createTenant(h);
+    const before = await createEpisode(own.key);
+    const page = await h.request("/v1/episodes", { key: own.key, headers: {} });
     expect(page.status).toBe(200);
     const cursor = page.headers.get("x-event-cursor") as string;
     const inPage = new Set((page.body.items as { id: string }[]).map((e) => e.id));
+    expect(inPage.has(before)).toBe(true);
     for (const path of ["/v1/systems", "/v1/policies"]) {
-      expect((await h.request(path, { key: tenant.key })).headers.get("x-event-cursor")).toMatch(/^\d+$/);
+      expect((await h.request(path, { key: own.key })).headers.get("x-event-cursor")).toMatch(/^\d+$/);
     }
-    const created = [await createEpisode(), await createEpisode()];
+    const created = [await createEpisode(own.key), await createEpisode(own.key)];
     const stream = await openStream(h.url, {
-      key: tenant.key,
+      key: own.key,
       query: { topics: "episode.created" },
       headers: { "last-event-id": cursor },
     });
@@ -359,6 +363,35 @@ describe("GET /v1/events", () => {
     expect(episodeIds(stream)).toEqual(created);
     expect(created.some((id) => inPage.has(id))).toBe(false);
     stream.close();
+  });
+
+  it("snapshot then subscribe while a transaction elsewhere holds publication back: the list keeps the earlier cursor, and the event comes at least once", async () => {
+    const own = await createTenant(h);
+    // Any open transaction with an id holds the cluster's xmin, and so the publisher, back.
+    const holder = new pg.Client({ connectionString: h.db.database.ownerUrl });
+    await holder.connect();
+    try {
+      await holder.query("begin");
+      await holder.query("select pg_current_xact_id()");
+      const held = await createEpisode(own.key);
+      const page = await h.request("/v1/episodes", { key: own.key });
+      expect(page.status).toBe(200);
+      expect((page.body.items as { id: string }[]).map((e) => e.id)).toContain(held);
+      const cursor = page.headers.get("x-event-cursor") as string;
+      expect(cursor).toMatch(/^\d+$/);
+      await holder.query("commit");
+      const stream = await openStream(h.url, {
+        key: own.key,
+        query: { topics: "episode.created" },
+        headers: { "last-event-id": cursor },
+      });
+      await until(() => episodeIds(stream).length === 1, "the held episode's event");
+      expect(episodeIds(stream)).toEqual([held]);
+      expect(BigInt(stream.events("episode.created")[0]?.id ?? "0")).toBeGreaterThan(BigInt(cursor));
+      stream.close();
+    } finally {
+      await holder.end();
+    }
   });
 
   it("two gateway instances on one database: an event written through one reaches the other's subscribers", async () => {

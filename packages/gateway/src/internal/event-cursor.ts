@@ -9,9 +9,10 @@
  * look again. After the read (snapshot S2) we require that the tenant's highest id is unchanged and
  * nothing is unpublished: then no event of this tenant committed between S0 and S2, so the page (read
  * in between) saw exactly the events up to C. Every tenant write commits with its event (the outbox),
- * so "no event" means "no write". When the tenant keeps writing through every attempt, the page goes
- * out with the cursor taken before it: nothing is missed, and an event of a write committed during the
- * read may also be in the page (at-least-once at that seam).
+ * so "no event" means "no write". When the tenant keeps writing through every attempt, or a long
+ * transaction elsewhere on the cluster holds publication back past {@link PUBLISH_WAIT_MS}, the page goes
+ * out with the cursor taken before it: nothing is missed, and an event of a write committed before or
+ * during the read may also be in the page (at-least-once at that seam).
  */
 import { type Db, withTenant } from "@cybernetic/core";
 import { sql } from "kysely";
@@ -27,6 +28,12 @@ export const EVENT_CURSOR_RESPONSE_HEADERS: Readonly<Record<string, string>> = O
 });
 
 const ATTEMPTS = 3;
+/**
+ * How long a read waits for the tenant's committed events to be published before it settles for the
+ * earlier cursor. Publication waits for the oldest transaction running anywhere on the cluster, so a
+ * long transaction elsewhere holds it back; a list read should not wait on that for long.
+ */
+const PUBLISH_WAIT_MS = 500;
 
 interface Probe {
   cursor: string;
@@ -55,6 +62,24 @@ const probe = (db: Db, tenantId: string) =>
 
 const publish = (db: Db) => sql`select cybernetic.publish_events(1000)`.execute(db);
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Probes, and while the tenant has committed events that are not yet published, publishes and probes
+ * again with a short backoff, up to {@link PUBLISH_WAIT_MS}. What it returns may still be pending.
+ */
+async function probeAfterPublishing(db: Db, tenantId: string): Promise<Probe> {
+  let current = await probe(db, tenantId);
+  const deadline = Date.now() + PUBLISH_WAIT_MS;
+  for (let delay = 2; current.pending; delay = Math.min(delay * 2, 50)) {
+    await publish(db);
+    current = await probe(db, tenantId);
+    if (!current.pending || Date.now() + delay > deadline) break;
+    await sleep(delay);
+  }
+  return current;
+}
+
 /**
  * Runs a list read and returns its result with the event cursor it was read at.
  *
@@ -71,14 +96,10 @@ export async function readAtEventCursor<T>(
   let value: T | undefined;
   let cursor = "0";
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    let before = await probe(db, tenantId);
-    if (before.pending) {
-      await publish(db);
-      before = await probe(db, tenantId);
-    }
+    const before = await probeAfterPublishing(db, tenantId);
     value = await read();
     cursor = before.cursor;
-    if (before.pending) continue;
+    if (before.pending) break; // publication is held back: this read goes out with the earlier cursor
     const after = await probe(db, tenantId);
     if (!after.pending && after.tenantMax === before.tenantMax) break;
   }
