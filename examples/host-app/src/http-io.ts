@@ -36,10 +36,25 @@ export function sendError(res: ServerResponse, error: unknown, requestId: string
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = { ...known.headers };
-  // The rest of a refused body is not read: the connection cannot be reused.
-  if (known.status === 413) headers.connection = "close";
-  sendJson(res, known.status, { error: known.toJSON(), requestId }, headers);
+  sendJson(res, known.status, { error: known.toJSON(), requestId }, { ...known.headers });
+  if (!res.req.complete) drainRefusedBody(res.req);
+}
+
+/** How long a client may go on sending a body the app refused, after the answer. */
+const DRAIN_MS = 5_000;
+
+/**
+ * Reads and discards the rest of a refused body (a 413 sent while the client is still uploading), so the
+ * answer reaches the client and the connection stays usable. Closing at once instead would leave unread
+ * bytes in the socket: the kernel then resets the connection, and the client sees `EPIPE` instead of the
+ * 413. A client that goes on sending past `DRAIN_MS` has its connection closed.
+ */
+function drainRefusedBody(req: IncomingMessage): void {
+  const timer = setTimeout(() => req.socket.destroy(), DRAIN_MS);
+  timer.unref();
+  req.once("end", () => clearTimeout(timer));
+  req.once("close", () => clearTimeout(timer));
+  req.resume();
 }
 
 /** Reads a JSON request body of at most `limit` bytes (413 past it, 415 for another media type). */
@@ -51,18 +66,48 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
     });
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readLimited(req, limit);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(body.toString("utf8"));
   } catch (error) {
     throw new CyberneticError("invalid_json", `the body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Collects the body, counting bytes as they arrive. Past the limit it stops without destroying the
+ * request (`for await` would: breaking out of it destroys the socket, so the 413 never reaches a client
+ * still sending a chunked body).
+ */
+function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.pause(); // the error answer drains the rest (sendError)
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    req.on("data", onData).once("end", onEnd).once("error", onError);
+  });
 }
 
 /** 413, naming the limit. */

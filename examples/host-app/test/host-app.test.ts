@@ -325,6 +325,20 @@ describe("the host app", () => {
         names: "bytes",
       },
       {
+        name: "note too large, sent without a length",
+        send: () =>
+          as("alice", `${app.url}/notes`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            // Chunked: the limit is met while the body streams in, and the 413 must still reach the client.
+            body: new Blob([JSON.stringify({ title: "x", content: "y".repeat(1024 * 1024) })]).stream(),
+            duplex: "half",
+          } as RequestInit),
+        status: 413,
+        code: "payload_too_large",
+        names: "bytes",
+      },
+      {
         name: "id not a UUID",
         send: () => as("alice", `${app.url}/notes/42`),
         status: 400,

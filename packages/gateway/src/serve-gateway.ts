@@ -3,6 +3,7 @@ import { Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { CyberneticError } from "@cybernetic/core";
 import { type H3, serve } from "h3";
+import { lingerOnClose } from "./internal/lingering-close.js";
 import { requestIdOf } from "./middleware/request-id.js";
 import type { RequestTracker } from "./pipeline.js";
 
@@ -168,18 +169,29 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
 
   // Every connection, with what it has done, so shutdown can tell an idle keep-alive connection (close
   // it) from one just accepted whose request is still in the socket buffer (let it be read and answered).
-  const sockets = new Map<Socket, { acceptedAt: number; served: number; inFlight: number }>();
+  const sockets = new Map<
+    Socket,
+    { acceptedAt: number; served: number; inFlight: number; current?: IncomingMessage }
+  >();
   let accepted = 0;
   node.on("connection", (socket: Socket) => {
     accepted++;
-    sockets.set(socket, { acceptedAt: Date.now(), served: 0, inFlight: 0 });
+    const info: { acceptedAt: number; served: number; inFlight: number; current?: IncomingMessage } = {
+      acceptedAt: Date.now(),
+      served: 0,
+      inFlight: 0,
+    };
+    sockets.set(socket, info);
     socket.once("close", () => sockets.delete(socket));
+    // A 413 (or any closing answer) sent before the body was read must reach a client still sending it.
+    lingerOnClose(socket, () => info.current);
   });
   node.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const info = sockets.get(req.socket as Socket);
     if (info === undefined) return;
     info.served++;
     info.inFlight++;
+    info.current = req;
     res.once("close", () => {
       info.inFlight--;
     });

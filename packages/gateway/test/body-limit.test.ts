@@ -380,6 +380,76 @@ describe("artifact uploads", () => {
   });
 });
 
+describe("a client still sending its body after the 413", () => {
+  /**
+   * Sends `first`, reads the whole 413, then goes on sending `more` bytes of body, as an HTTP client
+   * streaming an upload does until it has read the answer. Resolves with what the connection did.
+   */
+  const keepSending = (first: (string | Buffer)[], more: (i: number) => Buffer, pieces: number) => {
+    const url = new URL(h.url);
+    return new Promise<{ status: number; serverEnded: boolean; error: string | null; hadError: boolean }>(
+      (resolve) => {
+        const socket = connect(Number(url.port), url.hostname);
+        let received = Buffer.alloc(0);
+        let status = 0;
+        let serverEnded = false;
+        let error: string | null = null;
+        socket.on("data", async (data: Buffer) => {
+          received = Buffer.concat([received, data]);
+          const end = received.indexOf("\r\n\r\n");
+          const length = Number(/content-length: (\d+)/i.exec(received.toString("latin1"))?.[1] ?? -1);
+          if (status !== 0 || end < 0 || length < 0 || received.length < end + 4 + length) return;
+          status = Number(received.toString("latin1").split(" ")[1]);
+          // The answer is in: keep sending, each piece after the previous one left the process.
+          for (let i = 0; i < pieces && !socket.destroyed; i++) {
+            await new Promise<void>((written) => socket.write(more(i), () => written()));
+          }
+          setTimeout(() => socket.end(), 50);
+        });
+        socket.on("end", () => {
+          serverEnded = true;
+        });
+        socket.on("error", (e: NodeJS.ErrnoException) => {
+          error = e.code ?? e.message;
+        });
+        socket.on("close", (hadError) => resolve({ status, serverEnded, error, hadError }));
+        for (const part of first) socket.write(part);
+      },
+    );
+  };
+  const piece = Buffer.alloc(64 * 1024, "y");
+
+  it.each([
+    {
+      name: "a declared Content-Length over the limit",
+      first: () => [
+        head("POST", "/v1/episodes", { "content-type": "application/json", "content-length": "16000000" }),
+      ],
+      more: () => piece,
+    },
+    {
+      name: "a chunked JSON body that passed the limit",
+      first: () => [
+        head("POST", "/v1/episodes", { "content-type": "application/json", "transfer-encoding": "chunked" }),
+        chunk('{"title":"x","content":"'),
+        chunk("y".repeat(LIMIT)),
+      ],
+      more: () => chunk(piece),
+    },
+    {
+      name: "a chunked upload that passed the artifact limit",
+      first: () => [
+        head("PUT", "/v1/artifacts/limits/still-sending.bin", { "transfer-encoding": "chunked" }),
+        chunk(Buffer.alloc(ARTIFACT_LIMIT * 2, 1)),
+      ],
+      more: () => chunk(piece),
+    },
+  ])("$name: gets its answer and a clean close, never a reset", async ({ first, more }) => {
+    const outcome = await keepSending(first(), more, 16);
+    expect(outcome).toEqual({ status: 413, serverEnded: true, error: null, hadError: false });
+  });
+});
+
 describe("a client that goes away in the middle of an upload", () => {
   it("again and again, leaves the server up, every request finished and nothing stored", async () => {
     const url = new URL(h.url);
