@@ -53,6 +53,11 @@ export {
   type ReplayResult,
   toEvent,
 } from "./events/event-bus.js";
+export {
+  PUBLISH_WAIT_MS,
+  type ReadAtEventCursor,
+  readAtEventCursor,
+} from "./events/read-at-event-cursor.js";
 // The triple index's change detector
 export {
   DEFAULT_DETECTOR,

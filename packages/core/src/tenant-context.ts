@@ -6,6 +6,7 @@ import { validationError } from "./errors.js";
 import { idempotencyScope, MARK_COMMITTED_SQL } from "./internal/idempotency-scope.js";
 import { mapPgError } from "./internal/pg-errors.js";
 import { isMisplacedStatement, type PoolState, poolStateOf } from "./internal/pool-state.js";
+import { OUTBOX_PROBE_SQL, type SnapshotScope, snapshotScope } from "./internal/snapshot-scope.js";
 import type { Database } from "./schema.js";
 
 /** A Kysely bound to one connection inside a tenant's transaction. Do not call `.transaction()` on it. */
@@ -90,13 +91,14 @@ export async function withTenant<T>(
 ): Promise<T> {
   const id = assertUuid(tenantId, "tenantId");
   const state = poolStateOf(db);
+  const snapshot = snapshotOf(id, options);
   try {
-    return await attempt(state, id, fn, options);
+    return await attempt(state, id, fn, options, snapshot);
   } catch (error) {
     if (switchedToUnnamed(state, error)) {
       // Nothing of this try committed (see `switchedToUnnamed`): run it again with the unnamed context.
       try {
-        return await attempt(state, id, fn, options);
+        return await attempt(state, id, fn, options, snapshot);
       } catch (again) {
         throw mapPgError(again);
       }
@@ -108,10 +110,22 @@ export async function withTenant<T>(
   }
   await beforeConnectionRetry();
   try {
-    return await attempt(state, id, fn, options);
+    return await attempt(state, id, fn, options, snapshot);
   } catch (error) {
     throw mapPgError(error);
   }
+}
+
+/**
+ * The list read's scope when this is the first transaction `readAtEventCursor`'s read opens for this
+ * tenant and it is read-only: that one carries the outbox probe. Every transaction of the tenant is counted,
+ * so a read that opened more than one is known not to be a single snapshot.
+ */
+function snapshotOf(tenantId: string, options: WithTenantOptions): SnapshotScope | undefined {
+  const scope = snapshotScope.getStore();
+  if (scope === undefined || scope.tenantId !== tenantId) return undefined;
+  scope.transactions++;
+  return scope.transactions === 1 && options.readOnly === true ? scope : undefined;
 }
 
 /**
@@ -148,6 +162,7 @@ async function attempt<T>(
   id: string,
   fn: (trx: TenantTransaction) => Promise<T>,
   options: WithTenantOptions,
+  snapshot?: SnapshotScope,
 ): Promise<T> {
   const prepared = state.statements === "prepared";
   let client: pg.PoolClient;
@@ -168,14 +183,32 @@ async function attempt<T>(
         broken = e;
       },
     );
-  // Not awaited here: `fn`'s statements are pipelined behind these two. Settles to the error, if any.
+  // Not awaited here: `fn`'s statements are pipelined behind these. Settles to the error, if any.
+  if (snapshot !== undefined) snapshot.probe = undefined;
   const begun: Promise<Error | undefined> = Promise.all([
-    client.query(options.readOnly ? "begin read only" : "begin"),
+    client.query(
+      snapshot !== undefined
+        ? "begin isolation level repeatable read read only"
+        : options.readOnly
+          ? "begin read only"
+          : "begin",
+    ),
     client.query(
       prepared
         ? { name: "cybernetic_tenant_context", text: CONTEXT_SQL, values: [id] }
         : { text: UNNAMED_CONTEXT_SQL, values: [id, ...state.timeouts] },
     ),
+    ...(snapshot === undefined
+      ? []
+      : [
+          client
+            .query<{ cursor: string | null; pending: boolean }>(
+              prepared ? { name: "cybernetic_outbox_probe", text: OUTBOX_PROBE_SQL } : OUTBOX_PROBE_SQL,
+            )
+            .then(({ rows }) => {
+              snapshot.probe = { cursor: rows[0]?.cursor ?? "0", pending: rows[0]?.pending === true };
+            }),
+        ]),
   ]).then(
     () => undefined,
     (error: Error) => {
