@@ -338,3 +338,13 @@ export function alternatingRounds<K extends string>(
     }),
   ) as RoundsResult<K>;
 }
+
+/**
+ * Environment for a server child that runs the gateway as users do: from the built packages. The repo's
+ * tsconfig maps `@cybernetic/*` to their sources, and tsx follows that mapping, so the child is pointed at
+ * a tsconfig without it; tsx's transform of the sources adds per-call work of its own (its function-name
+ * helper showed up in the gateway's profile). `pnpm bench` builds what is stale first.
+ */
+export const BUILT_PACKAGES_ENV: Readonly<Record<string, string>> = Object.freeze({
+  TSX_TSCONFIG_PATH: fileURLToPath(new URL("./tsconfig.dist.json", import.meta.url)),
+});

@@ -53,6 +53,13 @@ if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(", ")}; available: ${all.join(", ")}`);
   process.exit(2);
 }
+// The gateway's server children run the built packages, as users do (lib.ts, BUILT_PACKAGES_ENV): build
+// whatever changed since the last build first.
+// @ts-expect-error: a plain .mjs script without types
+const { buildIfStale } = (await import("../scripts/build-if-stale.mjs")) as {
+  buildIfStale(): Promise<string[]>;
+};
+await buildIfStale();
 await mkdir(new URL("./results/", import.meta.url), { recursive: true });
 for (const name of wanted.length > 0 ? wanted : all) {
   const mod = (await import(pathToFileURL(`${here}${name}/index.ts`).href)) as { default: Bench };

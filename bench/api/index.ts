@@ -22,6 +22,7 @@ import {
   alternatingRounds,
   type BenchResult,
   type BenchRow,
+  BUILT_PACKAGES_ENV,
   hasTaskset,
   machine,
   pinnedNode,
@@ -123,6 +124,7 @@ export default async function run(): Promise<BenchResult> {
 
     // The gateway as bench/http runs it: pool of 10, access log at info into /dev/null.
     const gateway = await startChild("../http/gateway-server.ts", {
+      ...BUILT_PACKAGES_ENV,
       BENCH_DATABASE_URL: database.runtimeUrl,
       BENCH_ADMIN_KEY: randomBytes(32).toString("base64url"),
     });

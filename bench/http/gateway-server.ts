@@ -4,8 +4,8 @@
  * loopback port. Access-log lines go to /dev/null through pino's buffered destination, so formatting is
  * measured but the terminal is not. Prints `READY <url>` when listening.
  */
-import { createDatabase, createPlatform } from "../../packages/core/src/index.ts";
-import { createGateway, createLogger } from "../../packages/gateway/src/index.ts";
+import { createDatabase, createPlatform } from "@cybernetic/core";
+import { createGateway, createLogger } from "@cybernetic/gateway";
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");

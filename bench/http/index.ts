@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import {
   alternatingRounds,
   type BenchResult,
+  BUILT_PACKAGES_ENV,
   hasTaskset,
   machine,
   pinnedNode,
@@ -43,6 +44,7 @@ export default async function run(): Promise<BenchResult> {
   try {
     const servers = {
       gateway: await startChild("gateway-server.ts", {
+        ...BUILT_PACKAGES_ENV,
         BENCH_DATABASE_URL: database.runtimeUrl,
         BENCH_ADMIN_KEY: randomBytes(32).toString("base64url"),
       }),

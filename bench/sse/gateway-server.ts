@@ -4,8 +4,8 @@
  * `READY <url>` when listening; answers `RSS` on stdin with `RSS <bytes>` after a GC.
  */
 import { createInterface } from "node:readline";
-import { createDatabase, createEventBus, createPlatform } from "../../packages/core/src/index.ts";
-import { createGateway, createLogger } from "../../packages/gateway/src/index.ts";
+import { createDatabase, createEventBus, createPlatform } from "@cybernetic/core";
+import { createGateway, createLogger } from "@cybernetic/gateway";
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");

@@ -25,6 +25,7 @@ import { appendEvent, createDatabase, createPlatform, withTenant } from "../../p
 import {
   type BenchResult,
   type BenchRow,
+  BUILT_PACKAGES_ENV,
   hasTaskset,
   machine,
   percentile,
@@ -36,6 +37,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const SIZES = (process.env.BENCH_SSE_SIZES ?? "1,1000,5000,10000").split(",").map(Number);
 const EVENTS = Number(process.env.BENCH_SSE_EVENTS ?? 20);
 const SPACING_MS = Number(process.env.BENCH_SSE_SPACING_MS ?? 500);
+const PROFILE = process.env.BENCH_SSE_PROFILE;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Rejects after `ms` without holding the process open. */
@@ -46,7 +48,9 @@ const hardFileLimit = Number(execFileSync("sh", ["-c", "ulimit -Hn"], { encoding
 
 /** A child on `cpu`, its soft open-file limit raised to the hard one, talking by lines on stdio. */
 function child(cpu: number, args: string[], env: Record<string, string> = {}) {
-  const node = [process.execPath, "--expose-gc", "--import", "tsx", ...args];
+  // BENCH_SSE_PROFILE=<dir>: the servers (CPU 0) run with --cpu-prof into that directory.
+  const profile = PROFILE !== undefined && cpu === 0 ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
+  const node = [process.execPath, "--expose-gc", ...profile, "--import", "tsx", ...args];
   const command = hasTaskset() ? ["taskset", "-c", String(cpu), ...node] : node;
   const proc = spawn("sh", ["-c", 'ulimit -n "$(ulimit -Hn)"; exec "$@"', "sh", ...command], {
     env: { ...process.env, ...env },
@@ -114,7 +118,11 @@ async function measure(
   authorization: string | undefined,
   scratch: string,
 ): Promise<Measured> {
-  const server = child(0, [join(here, kind === "gateway" ? "gateway-server.ts" : "bare-server.ts")], env);
+  const server = child(
+    0,
+    [join(here, kind === "gateway" ? "gateway-server.ts" : "bare-server.ts")],
+    kind === "gateway" ? { ...env, ...BUILT_PACKAGES_ENV } : env,
+  );
   const outFile = join(scratch, `${kind}-${size}.json`);
   const load: ReturnType<typeof child>[] = [];
   try {

@@ -3,9 +3,9 @@
  * only the acknowledgement is measured), serving `POST /telegram/webhook` for the tenant `bench`.
  * Access-log lines go to /dev/null through pino's buffered destination. Prints `READY <url>`.
  */
-import { createDatabase, createPlatform } from "../../packages/core/src/index.ts";
-import { createGateway, createLogger } from "../../packages/gateway/src/index.ts";
-import { createJobQueue } from "../../packages/workers/src/index.ts";
+import { createDatabase, createPlatform } from "@cybernetic/core";
+import { createGateway, createLogger } from "@cybernetic/gateway";
+import { createJobQueue } from "@cybernetic/workers";
 
 const url = process.env.BENCH_DATABASE_URL;
 const secret = process.env.BENCH_WEBHOOK_SECRET;

@@ -22,6 +22,7 @@ import { createDatabase, createPlatform } from "../../packages/core/src/index.ts
 import { installQueue } from "../../packages/workers/src/index.ts";
 import {
   type BenchResult,
+  BUILT_PACKAGES_ENV,
   hasTaskset,
   percentile,
   pinnedNode,
@@ -108,6 +109,7 @@ export default async function run(): Promise<BenchResult> {
 
     const secret = randomBytes(24).toString("hex");
     const gateway = await startChild("gateway-server.ts", {
+      ...BUILT_PACKAGES_ENV,
       BENCH_DATABASE_URL: runtimeUrl,
       BENCH_WEBHOOK_SECRET: secret,
     });
