@@ -464,8 +464,11 @@ describe("GET /v1/events", () => {
         "counted",
       );
       await until(() => healthy.counts.get("custom.bulk") === total, "every event to the healthy one");
-      // The slow stream's backlog was dropped with it, not kept: far less than the 40 MB written.
-      expect(memory() - before).toBeLessThan(20 * 1024 * 1024);
+      // The slow stream's backlog was dropped with it, not kept: far less than the 40 MB written. Its
+      // socket's buffers go once the destroyed socket has closed (a loop turn or more, and on Node 24 the
+      // external memory can lag a collection), so the reading may take a few tries; a kept backlog never
+      // comes down.
+      await until(() => memory() - before < 20 * 1024 * 1024, "the dropped backlog freed", 10_000);
       healthy.close();
     });
 
