@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../../test/support/until.ts";
 import { withTenant } from "../../core/src/index.ts";
 import { ADMIN_KEY, useGateway } from "../../gateway/test/helpers/gateway-harness.ts";
 import { createMemoryStorage } from "../../storage/src/index.ts";
@@ -179,8 +180,14 @@ describe("@cybernetic/client: units, indicators, alerts, audits, notifications, 
 
   it("events.list: recent events, newest first, filtered like a subscription", async () => {
     const { episode } = await client.episodes.create({ title: "Recent", content: "for events.list" });
-    // The bus assigns outbox ids; this test runs without one, so publish as the bus would.
-    await sql`select cybernetic.publish_events(1000)`.execute(h.db.db);
+    // The bus assigns outbox ids; this test runs without one, so publish as the bus would. Publishing waits
+    // for transactions older than the event's to end anywhere in the cluster (other test files run beside
+    // this one), so it may take a few rounds.
+    await until(async () => {
+      await sql`select cybernetic.publish_events(1000)`.execute(h.db.db);
+      const { rows } = await sql<{ n: string }>`select cybernetic.unpublished_events() as n`.execute(h.db.db);
+      return Number(rows[0]?.n) === 0;
+    }, "every event to be published");
     const recent = await client.events.list({ type: "episode.*", limit: 5 });
     const first = recent.items[0];
     expect(first?.type).toBe("episode.created");
