@@ -116,8 +116,12 @@ describe("build before start", () => {
     expect(buildIfStale()).toEqual([]);
     const gateway = await stat(join(ROOT, "packages", "gateway", "dist", "index.js"));
     const clientIndex = join(ROOT, "packages", "client", "src", "index.ts");
-    const now = new Date();
-    await utimes(clientIndex, now, now);
+    // A changed modification time makes the package stale. It is set one second into the past, not to
+    // now: other test files (test/dist.test.ts) run beside this one and check that no source is newer
+    // than its dist, which a source touched to now would be until the rebuild below is done.
+    const { mtime } = await stat(clientIndex);
+    const earlier = new Date(mtime.getTime() - 1000);
+    await utimes(clientIndex, earlier, earlier);
     expect(buildIfStale()).toEqual(["@cybernetic/client"]);
     expect((await stat(join(ROOT, "packages", "gateway", "dist", "index.js"))).ino).toBe(gateway.ino);
     expect(existsSync(join(ROOT, "packages", "client", "dist", "index.js"))).toBe(true);
