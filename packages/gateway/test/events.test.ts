@@ -468,7 +468,7 @@ describe("GET /v1/events", () => {
       // socket's buffers go once the destroyed socket has closed (a loop turn or more, and on Node 24 the
       // external memory can lag a collection), so the reading may take a few tries; a kept backlog never
       // comes down.
-      await until(() => memory() - before < 20 * 1024 * 1024, "the dropped backlog freed", 10_000);
+      await until(() => memory() - before < 20 * 1024 * 1024, "the dropped backlog freed", 30_000);
       healthy.close();
     });
 

@@ -77,13 +77,19 @@ export async function installQueue(
   try {
     const s = pg.escapeIdentifier(schema);
     const r = pg.escapeIdentifier(appRole);
+    // One transaction under an advisory lock: replicas starting at once (each running `cybernetic
+    // migrate`) would otherwise update the same catalog rows together, and PostgreSQL fails one of them
+    // with "tuple concurrently updated".
     await client.query(`
+      begin;
+      select pg_advisory_xact_lock(hashtext('cybernetic.install_queue_grants'));
       grant usage on schema ${s} to ${r};
       grant select, insert, update, delete on all tables in schema ${s} to ${r};
       grant usage, select on all sequences in schema ${s} to ${r};
       grant execute on all functions in schema ${s} to ${r};
       alter default privileges in schema ${s} grant select, insert, update, delete on tables to ${r};
-      alter default privileges in schema ${s} grant usage, select on sequences to ${r};`);
+      alter default privileges in schema ${s} grant usage, select on sequences to ${r};
+      commit;`);
   } finally {
     await client.end();
   }
