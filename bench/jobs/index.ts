@@ -19,6 +19,7 @@ import { join } from "node:path";
 import type { Runner, TaskList } from "graphile-worker";
 import { sql } from "kysely";
 import pg from "pg";
+import { PgBoss } from "pg-boss";
 import {
   createDatabase,
   createPlatform,
@@ -30,7 +31,6 @@ import {
 import { startEmbeddedPostgres } from "../../packages/gateway/src/embedded/embedded-postgres.ts";
 import {
   builtInJobs,
-  type CyberneticQueue,
   createHeuristicAnalyzer,
   createJobQueue,
   defineJob,
@@ -148,12 +148,28 @@ async function setup(): Promise<Env> {
 }
 
 /**
- * The baseline: raw pg-boss. Its instance comes from a second `createJobQueue` only so that the
- * constructor settings (pool size, LISTEN/NOTIFY, maintenance) are identical; the baseline then uses
- * pg-boss's own `work()`/`send()` directly, none of our runtime.
+ * The baseline: raw pg-boss, as its documentation sets it up: the same pool size, maintenance and
+ * schema settings as `createJobQueue`, but pg-boss's own LISTEN/NOTIFY wake-up (which wakes every worker
+ * of a queue) and its unnamed statements. The baseline uses pg-boss's own `work()`/`send()`, none of our
+ * runtime.
  */
-function rawBoss(connectionString: string): CyberneticQueue {
-  return createJobQueue({ connectionString });
+function rawBoss(connectionString: string): PgBoss {
+  const boss = new PgBoss({
+    connectionString,
+    schema: "pgboss",
+    max: 10,
+    migrate: false,
+    createSchema: false,
+    useListenNotify: true,
+    supervise: true,
+    schedule: true,
+    reindex: false,
+    monitorVacuum: false,
+    superviseIntervalSeconds: 10,
+    monitorIntervalSeconds: 10,
+  });
+  boss.on("error", () => {});
+  return boss;
 }
 
 const workOptions = {
@@ -174,7 +190,7 @@ async function completedCount(client: pg.Pool, name: string): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-async function enqueueMany(boss: CyberneticQueue["boss"], name: string, count: number): Promise<void> {
+async function enqueueMany(boss: PgBoss, name: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1_000) {
     const jobs = Array.from({ length: Math.min(1_000, count - i) }, (_, k) => ({ data: { i: i + k } }));
     await boss.insert(name, jobs);
@@ -229,9 +245,8 @@ export default async function run(): Promise<BenchResult> {
   const queue = createJobQueue({ connectionString: env.appUrl });
   await queue.start();
   const platform = createPlatform({ db, queue });
-  const rawQueue = rawBoss(env.appUrl);
-  await rawQueue.start();
-  const raw = rawQueue.boss;
+  const raw = rawBoss(env.appUrl);
+  await raw.start();
   const gUtils = await graphileUtils(env.ownerUrl);
 
   let onStart: (() => void) | undefined;
@@ -544,7 +559,7 @@ export default async function run(): Promise<BenchResult> {
     };
   } finally {
     await queue.stop({ graceful: false }).catch(() => {});
-    await rawQueue.stop({ graceful: false }).catch(() => {});
+    await raw.stop({ graceful: false, close: true }).catch(() => {});
     await Promise.resolve(gUtils.release()).catch(() => {});
     await db.destroy();
     await pool.end();

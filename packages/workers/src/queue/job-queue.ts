@@ -14,6 +14,7 @@ import {
 import { fromKysely, PgBoss } from "pg-boss";
 import { builtInJobs } from "../jobs/index.js";
 import type { AnyJobDefinition } from "../runtime/define-job.js";
+import { prepareRepeatedStatements } from "./internal/prepared-statements.js";
 import { deadLetterQueue, priorityValues, QUEUE_SCHEMA } from "./queues.js";
 
 /** Options of `createJobQueue`. */
@@ -35,6 +36,13 @@ export interface JobQueueOptions {
    * `depths()` counts their queues. Default: `builtInJobs()`. A job not listed gets priority `normal`.
    */
   jobs?: readonly AnyJobDefinition[];
+  /**
+   * Run the statements pg-boss repeats (a queue's insert, fetch and complete) as prepared statements, so
+   * PostgreSQL parses and plans each once per connection. Default true. Turn it off when
+   * `connectionString` goes through a transaction pooler that does not keep prepared statements
+   * (PgBouncer before 1.21); the queue wants a direct connection anyway, for LISTEN.
+   */
+  prepareStatements?: boolean;
 }
 
 /** A job as the queue reports it: the API's `Job` plus the tenant that enqueued it (from its payload). */
@@ -50,7 +58,7 @@ export interface SendOptions extends EnqueueOptions {}
  * gateway and the worker runtime need.
  */
 export interface CyberneticQueue extends JobQueue {
-  /** Connects pg-boss (LISTEN/NOTIFY wake-up, maintenance, cron). */
+  /** Connects pg-boss (maintenance, cron). Workers listen for new jobs themselves (`startWorkers`). */
   start(): Promise<void>;
   /** Stops pg-boss; with `graceful` waits for in-flight jobs up to `timeoutMs`. */
   stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
@@ -108,7 +116,9 @@ export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
     // The owner installs the schema (installQueue); the runtime role only reads and writes jobs.
     migrate: false,
     createSchema: false,
-    useListenNotify: true,
+    // pg-boss's own listener wakes every worker of a queue for each new job; the worker runtime listens
+    // instead and wakes one (startWorkers). Inserts still notify: that is the queue's `notify` setting.
+    useListenNotify: false,
     supervise: true,
     schedule: true,
     reindex: false,
@@ -138,6 +148,7 @@ export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
   });
   boss.on("warning", (warning: unknown) => logger.warn({ warning }, "pg-boss warning"));
   const db = () => boss.getDb();
+  if (options.prepareStatements !== false) prepareRepeatedStatements(db());
 
   return {
     boss,

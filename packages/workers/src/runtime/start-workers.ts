@@ -11,6 +11,7 @@ import { createPolicyDispatcher, type PolicyDispatcher } from "../policy/policy-
 import type { CyberneticQueue } from "../queue/job-queue.js";
 import { type AnyJobDefinition, RetryLaterError, type WorkerDependencies } from "./define-job.js";
 import { JobRun, type JobRunScope } from "./internal/job-run.js";
+import { createWakeUp } from "./internal/wake-up.js";
 import { isRetryable } from "./retry-contract.js";
 
 /** The outcome of one job attempt, for metrics. `deferred`: a `RetryLaterError` re-sent the job for later. */
@@ -86,8 +87,8 @@ function errorOutput(error: unknown): object {
 }
 
 /**
- * Starts workers for the given jobs on the queue's pg-boss. Workers wake on LISTEN/NOTIFY (polling stays
- * as a backstop), fetch in batches and settle each job on its own.
+ * Starts workers for the given jobs on the queue's pg-boss. A new job wakes one idle fetch loop through
+ * LISTEN/NOTIFY (polling stays as a backstop); loops fetch in batches and settle each job on its own.
  *
  * @example
  * ```ts
@@ -173,30 +174,40 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     }
   };
 
+  // One pg-boss worker per fetch loop (localConcurrency 1), so the wake-up can wake them one at a time.
+  const wakeUp = createWakeUp(queue.boss, queue.schema, logger);
   for (const definition of selected) {
-    const id = await queue.boss.work(
-      definition.name,
-      {
-        includeMetadata: true,
-        perJobResults: true,
-        batchSize: definition.policy.batchSize,
-        localConcurrency: options.concurrency ?? 2,
-        burstWhenBatchFull: true,
-        pollingIntervalSeconds: options.pollIntervalSeconds ?? 2,
-        notifyPollingIntervalSeconds: options.pollIntervalSeconds ?? 2,
-      },
-      async (jobs: JobWithMetadata<unknown>[]) => {
-        const batch = Promise.all(jobs.map((job) => runOne(definition, job)));
-        active.add(batch);
-        try {
-          return await batch;
-        } finally {
-          active.delete(batch);
-        }
-      },
-    );
-    workIds.push({ name: definition.name, id });
+    const batchSize = definition.policy.batchSize;
+    for (let i = 0; i < (options.concurrency ?? 2); i++) {
+      const loop = wakeUp.add(definition.name);
+      loop.id = await queue.boss.work(
+        definition.name,
+        {
+          includeMetadata: true,
+          perJobResults: true,
+          batchSize,
+          localConcurrency: 1,
+          burstWhenBatchFull: true,
+          pollingIntervalSeconds: options.pollIntervalSeconds ?? 2,
+        },
+        async (jobs: JobWithMetadata<unknown>[]) => {
+          loop.busy = true;
+          // A full batch means more are waiting: another loop joins in.
+          if (jobs.length >= batchSize) wakeUp.wakeOne(definition.name);
+          const batch = Promise.all(jobs.map((job) => runOne(definition, job)));
+          active.add(batch);
+          try {
+            return await batch;
+          } finally {
+            active.delete(batch);
+            loop.busy = false;
+          }
+        },
+      );
+      workIds.push({ name: definition.name, id: loop.id });
+    }
   }
+  await wakeUp.start();
 
   if (options.schedules !== false) {
     for (const { name, schedule } of selected) {
@@ -230,6 +241,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       // Stop handing out new work first; a pass in progress finishes (it is one short transaction).
       await dispatcher?.stop();
       await ownBus?.stop();
+      await wakeUp.stop();
       const drained = Promise.all(workIds.map((w) => queue.boss.offWork(w.name, { id: w.id, wait: true })));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
