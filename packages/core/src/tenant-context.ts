@@ -183,6 +183,10 @@ async function attempt<T>(
         broken = e;
       },
     );
+  // BEGIN, the context (and the probe) and `fn`'s first statement leave in one write: the socket is
+  // corked until that statement is queued (or `fn` settles without one), not one write and one packet
+  // for each.
+  const flush = corkUntilFirstStatement(client);
   // Not awaited here: `fn`'s statements are pipelined behind these. Settles to the error, if any.
   if (snapshot !== undefined) snapshot.probe = undefined;
   const begun: Promise<Error | undefined> = Promise.all([
@@ -221,6 +225,7 @@ async function attempt<T>(
     try {
       result = await fn(boundTo(client));
     } catch (error) {
+      flush();
       // When BEGIN failed, `fn`'s failure is only its consequence: report the cause.
       const beginError = await begun;
       // A connection that was already gone when BEGIN went out (a stale pooled connection after a
@@ -231,6 +236,7 @@ async function attempt<T>(
       else await rollback();
       throw beginError ?? error;
     }
+    flush();
     const beginError = await begun;
     if (beginError) {
       await rollback();
@@ -274,6 +280,30 @@ async function attempt<T>(
   }
 }
 
+/** Per client, while its socket is corked for a transaction's first write: what uncorks it. */
+const uncork = new WeakMap<pg.PoolClient, () => void>();
+
+/**
+ * Corks the client's socket, so that the statements pg writes next (pipelined, none waits for an answer)
+ * go out in one write; returns the (idempotent) flush, which the transaction's first statement also
+ * calls through `boundTo`'s lease. Nothing waits on an answer while corked: BEGIN's is only awaited after
+ * `fn` settles, and the transaction flushes first.
+ */
+function corkUntilFirstStatement(client: pg.PoolClient): () => void {
+  const stream = (client as unknown as Partial<pg.Client>).connection?.stream;
+  if (stream === undefined || typeof stream.cork !== "function") return () => {};
+  stream.cork();
+  let corked = true;
+  const flush = () => {
+    if (!corked) return;
+    corked = false;
+    uncork.delete(client);
+    stream.uncork();
+  };
+  uncork.set(client, flush);
+  return flush;
+}
+
 /**
  * The search_path of a tenant transaction, local to it like the tenant context: the platform's schema,
  * then `pg_temp` explicitly last, so a temporary table can never shadow a platform table (pg_catalog is
@@ -300,8 +330,17 @@ const bound = new WeakMap<pg.PoolClient, TenantTransaction>();
 function boundTo(client: pg.PoolClient): TenantTransaction {
   let trx = bound.get(client);
   if (!trx) {
-    // Delegate with the real client as `this` (pg keeps its connection state on the client object).
-    const lease = { query: client.query.bind(client), release() {} } as unknown as pg.PoolClient;
+    // Delegate with the real client as `this` (pg keeps its connection state on the client object); the
+    // first statement of a transaction uncorks its socket once pg has queued it.
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    const lease = {
+      query(...args: unknown[]) {
+        const sent = query(...args);
+        uncork.get(client)?.();
+        return sent;
+      },
+      release() {},
+    } as unknown as pg.PoolClient;
     const pool = { connect: async () => lease, end: async () => {} } as unknown as pg.Pool;
     // No `withSchema` plugin here: the transaction's search_path names the schema (see SEARCH_PATH), which
     // spares every tenant-scoped query the plugin's rewrite of its whole node tree.

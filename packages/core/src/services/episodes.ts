@@ -10,10 +10,11 @@ import type { Db } from "../database.js";
 import { CyberneticError, notFound } from "../errors.js";
 import { appendEvent } from "../events/append-event.js";
 import { decodeCursor, encodeCursor, isIsoTimestamp, isUuidString } from "../internal/cursor.js";
+import { QueryShapes } from "../internal/query-shapes.js";
 import { iso } from "../internal/time.js";
 import { parseInput } from "../internal/validation.js";
 import type { JobQueue } from "../jobs.js";
-import type { EpisodesTable, JsonObject } from "../schema.js";
+import type { Database, EpisodesTable, JsonObject } from "../schema.js";
 import { assertUuid, type TenantTransaction, withTenant } from "../tenant-context.js";
 import { targetUnitIn } from "./unit-records.js";
 
@@ -61,6 +62,46 @@ export interface EpisodeService {
   /** complete | failed → pending and enqueue a new analysis (`POST /v1/episodes/:id/analyze`). */
   requestAnalysis(tenantId: string, id: string): Promise<CreateEpisodeResult>;
 }
+
+/** The values of an episode list read: one bind parameter each. */
+interface EpisodeListValues extends Record<string, unknown> {
+  tenantId: string;
+  status: string;
+  tag: string;
+  unitId: string;
+  createdAt: string;
+  id: string;
+  limit: number;
+}
+
+/** Which of the list's optional filters a read has, one letter each (s, t, u, a), or "-". */
+const listShape = (status?: string, tag?: string, unitId?: string, after?: unknown) =>
+  `${status ? "s" : ""}${tag ? "t" : ""}${unitId ? "u" : ""}${after ? "a" : ""}` || "-";
+
+/** The episode list, compiled once per combination of filters. */
+const episodeList = new QueryShapes<
+  string,
+  EpisodeListValues,
+  Selectable<EpisodesTable> & { cursor_ts: string },
+  Database
+>((trx, shape, slot) => {
+  let q = trx
+    .selectFrom("episodes")
+    .selectAll()
+    .select(
+      sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as("cursor_ts"),
+    )
+    .where("tenant_id", "=", slot("tenantId"))
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(slot("limit"));
+  if (shape.includes("s")) q = q.where("status", "=", slot("status") as EpisodeStatus);
+  if (shape.includes("t")) q = q.where("tags", "@>", sql<string[]>`array[${slot("tag")}]::text[]`);
+  if (shape.includes("u")) q = q.where("unit_id", "=", slot("unitId"));
+  if (shape.includes("a"))
+    q = q.where(sql<boolean>`(created_at, id) < (${slot("createdAt")}::timestamptz, ${slot("id")}::uuid)`);
+  return q;
+});
 
 /** Maps an episodes row to the API shape. */
 export function toEpisode(row: Selectable<EpisodesTable>): Episode {
@@ -186,28 +227,16 @@ export function createEpisodeService(db: Db, queue?: JobQueue): EpisodeService {
       const rows = await withTenant(
         db,
         tenantId,
-        (trx) => {
-          let q = trx
-            .selectFrom("episodes")
-            .selectAll()
-            .select(
-              sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
-                "cursor_ts",
-              ),
-            )
-            .where("tenant_id", "=", tenantId)
-            .orderBy("created_at", "desc")
-            .orderBy("id", "desc")
-            .limit(input.limit + 1);
-          if (input.status) q = q.where("status", "=", input.status);
-          if (input.tag) q = q.where("tags", "@>", sql<string[]>`array[${input.tag}]::text[]`);
-          if (input.unitId) q = q.where("unit_id", "=", input.unitId);
-          if (after) {
-            const [createdAt, id] = after;
-            q = q.where(sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`);
-          }
-          return q.execute();
-        },
+        (trx) =>
+          episodeList.run(trx, listShape(input.status, input.tag, input.unitId, after), {
+            tenantId,
+            status: input.status ?? "",
+            tag: input.tag ?? "",
+            unitId: input.unitId ?? "",
+            createdAt: after?.[0] ?? "",
+            id: after?.[1] ?? "",
+            limit: input.limit + 1,
+          }),
         { readOnly: true },
       );
       const page = rows.slice(0, input.limit);
