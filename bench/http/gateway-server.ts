@@ -12,7 +12,11 @@ if (!url) throw new Error("BENCH_DATABASE_URL is required");
 const db = createDatabase({ url, poolSize: 10 });
 const gateway = createGateway({
   platform: createPlatform({ db }),
-  logger: createLogger({ level: "info", destination: "/dev/null" }),
+  // BENCH_GATEWAY_LOG_LEVEL=warn turns the access log off (the fastify peer runs with logging off).
+  logger: createLogger({
+    level: process.env.BENCH_GATEWAY_LOG_LEVEL === "warn" ? "warn" : "info",
+    destination: "/dev/null",
+  }),
   config: {
     adminKey: process.env.BENCH_ADMIN_KEY,
     corsOrigins: ["https://app.example.com"],

@@ -48,6 +48,13 @@ export default async function run(): Promise<BenchResult> {
         BENCH_DATABASE_URL: database.runtimeUrl,
         BENCH_ADMIN_KEY: randomBytes(32).toString("base64url"),
       }),
+      // The same gateway logging at warn: no access log, as fastify runs with logging off.
+      gatewayQuiet: await startChild("gateway-server.ts", {
+        ...BUILT_PACKAGES_ENV,
+        BENCH_DATABASE_URL: database.runtimeUrl,
+        BENCH_ADMIN_KEY: randomBytes(32).toString("base64url"),
+        BENCH_GATEWAY_LOG_LEVEL: "warn",
+      }),
       fastify: await startChild("fastify-server.ts", {}),
       bare: await startChild("bare-server.ts", { BENCH_BARE_HEADERS: "object" }),
       bareArray: await startChild("bare-server.ts", { BENCH_BARE_HEADERS: "array" }),
@@ -56,6 +63,7 @@ export default async function run(): Promise<BenchResult> {
     const health = alternatingRounds(
       {
         gateway: `${servers.gateway.url}/health`,
+        gatewayQuiet: `${servers.gatewayQuiet.url}/health`,
         fastify: `${servers.fastify.url}/health`,
         bare: `${servers.bare.url}/health`,
         bareArray: `${servers.bareArray.url}/health`,
@@ -63,16 +71,25 @@ export default async function run(): Promise<BenchResult> {
       { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS },
     );
     const g = health.gateway;
-    const perRound = (peer: keyof typeof health) =>
-      g.rounds.map((r, i) => Number((r.rps / (health[peer].rounds[i]?.rps ?? Number.NaN)).toFixed(3)));
+    const q = health.gatewayQuiet;
+    const perRound = (peer: keyof typeof health, of = g) =>
+      of.rounds.map((r, i) => Number((r.rps / (health[peer].rounds[i]?.rps ?? Number.NaN)).toFixed(3)));
     return {
       name: "http",
       machine: await machine(database.runtimeUrl),
       rows: [
-        row("/health req/s", g.rps, health.fastify.rps, "req/s", {
+        row("/health req/s, no access log", q.rps, health.fastify.rps, "req/s", {
           peer: "fastify 5",
           target: ">= 1.00x",
-          note: `per round: ${perRound("fastify").join(", ")}`,
+          note: `both logging off; per round: ${perRound("fastify", q).join(", ")}`,
+        }),
+        row("/health req/s, no access log", q.rps, health.bare.rps, "req/s", {
+          peer: "node:http (headers object)",
+          note: `per round: ${perRound("bare", q).join(", ")}`,
+        }),
+        row("/health req/s", g.rps, health.fastify.rps, "req/s", {
+          peer: "fastify 5",
+          note: `gateway as deployed (access log at info); per round: ${perRound("fastify").join(", ")}`,
         }),
         row("/health req/s", g.rps, health.bare.rps, "req/s", {
           peer: "node:http (headers object)",

@@ -8,12 +8,21 @@ export interface CreateLoggerOptions {
   level?: LogLevel;
   /**
    * Where lines go: a file descriptor (default 1, stdout) or a path. Writes are buffered and
-   * asynchronous (flushed every 4 KiB and on `flush()`), so logging a request costs no system call.
+   * asynchronous: written once 16 KiB have gathered, at the latest `flushIntervalMs` after a line, and
+   * on `flush()`; so logging a request costs no system call of its own.
    */
   destination?: number | string;
   /** Write synchronously (tests that read the output at once). */
   sync?: boolean;
+  /** The longest a buffered line waits before it is written, in ms. Default 200. */
+  flushIntervalMs?: number;
 }
+
+/**
+ * Buffered bytes that trigger a write. At 4 KiB (pino's usual setting) the access log of a busy gateway
+ * made one write system call every dozen requests, a tenth of its CPU on `/health`.
+ */
+const WRITE_AT_BYTES = 16_384;
 
 /**
  * The gateway's structured JSON logger (pino). It satisfies core's `Logger`, so it is handed to every
@@ -29,7 +38,14 @@ export function createLogger(options: CreateLoggerOptions = {}): pino.Logger {
   const destination = pino.destination({
     dest: options.destination ?? 1,
     sync: options.sync ?? false,
-    minLength: options.sync ? 0 : 4096,
+    ...(options.sync
+      ? { minLength: 0 }
+      : {
+          minLength: WRITE_AT_BYTES,
+          maxWrite: 4 * WRITE_AT_BYTES,
+          // Without it a quiet server's lines would wait for the buffer to fill.
+          periodicFlush: options.flushIntervalMs ?? 200,
+        }),
   });
   const logger = pino(
     {

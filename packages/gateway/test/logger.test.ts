@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { until } from "../../../test/support/until.ts";
 import { PermanentJobError } from "../../workers/src/index.ts";
 import { NotificationError } from "../../workers/src/notify/notification-error.ts";
 import { createLogger } from "../src/index.ts";
@@ -32,5 +33,31 @@ describe("createLogger's err serializer", () => {
     const inner = new Error("ECONNREFUSED 127.0.0.1:1");
     const line = await logged(new Error("telegram sendMessage failed", { cause: inner }));
     expect(line.err.message).toBe("telegram sendMessage failed: ECONNREFUSED 127.0.0.1:1");
+  });
+});
+
+describe("createLogger's buffered destination", () => {
+  it("writes a quiet server's single line within the flush interval, without flush()", async () => {
+    const file = join(dir, "quiet.log");
+    const logger = createLogger({ destination: file, flushIntervalMs: 50 });
+    logger.info({ requestId: "r1" }, "one line");
+    const line = await until(async () => {
+      const text = await readFile(file, "utf8").catch(() => "");
+      return text.includes("one line") ? text : undefined;
+    }, "the buffered line");
+    expect(JSON.parse(line.trim())).toMatchObject({ msg: "one line", requestId: "r1", level: "info" });
+  });
+
+  it("keeps a busy server's lines, in order, across its 16 KiB writes", async () => {
+    const file = join(dir, "busy.log");
+    const logger = createLogger({ destination: file });
+    for (let i = 0; i < 2_000; i++) logger.info({ i }, "request");
+    await new Promise<void>((resolve, reject) =>
+      logger.flush((error) => (error ? reject(error) : resolve())),
+    );
+    const lines = (await readFile(file, "utf8")).trim().split("\n");
+    expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(
+      Array.from({ length: 2_000 }, (_, i) => i),
+    );
   });
 });
