@@ -14,7 +14,7 @@ export interface CreateLoggerOptions {
   destination?: number | string;
   /** Write synchronously (tests that read the output at once). */
   sync?: boolean;
-  /** The longest a buffered line waits before it is written, in ms. Default 200. */
+  /** The longest a buffered line waits before it is written, in ms (at least 1). Default 200. */
   flushIntervalMs?: number;
 }
 
@@ -44,7 +44,7 @@ export function createLogger(options: CreateLoggerOptions = {}): pino.Logger {
           minLength: WRITE_AT_BYTES,
           maxWrite: 4 * WRITE_AT_BYTES,
           // Without it a quiet server's lines would wait for the buffer to fill.
-          periodicFlush: options.flushIntervalMs ?? 200,
+          periodicFlush: Math.max(1, options.flushIntervalMs ?? 200),
         }),
   });
   const logger = pino(
@@ -87,4 +87,20 @@ export function createLogger(options: CreateLoggerOptions = {}): pino.Logger {
     },
   });
   return logger;
+}
+
+/**
+ * Resolves once everything `logger` has buffered is written (or the write failed, or `timeoutMs` passed):
+ * what a command awaits before it returns and the process exits, so its last lines are not lost.
+ */
+export function flushed(logger: pino.Logger, timeoutMs = 2_000): Promise<void> {
+  return new Promise((resolve) => {
+    // A destination that never drains (a stalled pipe) must not keep the process from exiting.
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

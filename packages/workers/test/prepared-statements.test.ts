@@ -98,6 +98,23 @@ describe("prepared pg-boss statements", () => {
     expect(await prepared()).toEqual([]);
   });
 
+  it("names nothing more once a prepared statement goes missing on the server (a pooler), and says so once", async () => {
+    const db = poolDb();
+    const disabled: unknown[] = [];
+    prepareRepeatedStatements(db, { after: 1, onDisabled: (error) => disabled.push(error) });
+    const text = "select 7 as seven where $1::int = 1";
+    expect((await db.executeSql(text, [1])).rows).toEqual([{ seven: 7 }]);
+    expect(await prepared()).toHaveLength(1);
+    // What a transaction pooler does: the next statement lands on a server connection that never saw it.
+    await pool.query("deallocate all");
+    expect((await db.executeSql(text, [1])).rows).toEqual([{ seven: 7 }]);
+    expect(disabled).toHaveLength(1);
+    expect((disabled[0] as { code?: string }).code).toBe("26000");
+    for (let i = 0; i < 3; i++) await db.executeSql("select 8 as eight");
+    expect(await prepared()).toEqual([]);
+    expect(disabled).toHaveLength(1);
+  });
+
   it("runs a prepared statement again, unnamed, after its table changed its columns", async () => {
     await pool.query("create table prepared_probe (a int); insert into prepared_probe values (1)");
     try {

@@ -4,6 +4,7 @@
  * before the polling interval; a burst spreads over the loops; a job sent while every loop is busy
  * starts as soon as one finishes.
  */
+import { sql } from "kysely";
 import pg from "pg";
 import { PgBoss } from "pg-boss";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import { until } from "../../../test/support/until.ts";
 import { jsonObjectSchema } from "../../core/src/index.ts";
 import {
   type CyberneticQueue,
+  createJobQueue,
   defineJob,
   episodeAnalyzeJob,
   QUEUE_SCHEMA,
@@ -178,6 +180,32 @@ describe("the workers' wake-up", () => {
     await until(() => done === 40, "all 40 jobs", 15_000);
     // A loop runs its batch of 5 at once: more than 5 at once means a full batch woke another loop.
     expect(peak).toBeGreaterThan(5);
+  });
+
+  it("closes its LISTEN connection when the queue stops, even without the runtime's stop()", async () => {
+    const own = createJobQueue({ connectionString: ctx.database.directUrl, poolSize: 1 });
+    await own.start();
+    const listening = async () =>
+      (
+        await ctx.db
+          .selectNoFrom(
+            sql<number>`(select count(*)::int from pg_stat_activity
+              where application_name = 'cybernetic-queue' and (query like ${`LISTEN "${notifyChannel(QUEUE_SCHEMA)}"%`}
+                or query like '%pg_listening_channels%'))`.as("n"),
+          )
+          .executeTakeFirstOrThrow()
+      ).n;
+    const before = await listening();
+    await startWorkers({
+      platform: ctx.platform,
+      queue: own,
+      jobs: [],
+      schedules: false,
+    });
+    await until(async () => (await listening()) === before + 1, "the LISTEN connection");
+    await own.stop({ graceful: false });
+    await until(async () => (await listening()) === before, "the LISTEN connection to close");
+    expect(await listening()).toBe(before);
   });
 
   it("starts a job sent while every loop is busy as soon as one of them finishes", async () => {

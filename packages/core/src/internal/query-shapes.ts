@@ -19,6 +19,11 @@ const MARK = "\u0000cybernetic-slot:";
  * Kysely's SQL, and each parameter is looked up by its slot when the query runs. Only values may vary
  * per call: anything that changes the SQL text (a column, an operator) belongs in the shape.
  *
+ * The builder runs once per shape, so it must take every per-call value from `slot`: a value it reads
+ * from its closure is baked into the statement for every later call. A slot stands for one parameter, so
+ * it cannot hold a list that `in` would expand (bind an array and use `= any(...)`). Compiled SQL is cached
+ * per shape, not per Kysely instance: use one `QueryShapes` with databases of the same dialect and plugins.
+ *
  * @example
  * ```ts
  * const byStatus = new QueryShapes<"all" | "status", { tenant: string; status: string }, Row>(

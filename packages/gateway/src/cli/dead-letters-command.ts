@@ -1,6 +1,6 @@
 import { checkConnection } from "@cybernetic/core";
 import type { CyberneticConfig } from "../config.js";
-import { createLogger } from "../logger.js";
+import { createLogger, flushed } from "../logger.js";
 import { type CliIo, UsageError } from "./cli-io.js";
 import { workersModule } from "./integrations.js";
 
@@ -74,6 +74,6 @@ export async function deadLettersCommand(
     return 0;
   } finally {
     await queue.stop({ graceful: false });
-    logger.flush();
+    await flushed(logger);
   }
 }

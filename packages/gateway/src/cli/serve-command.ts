@@ -13,7 +13,7 @@ import {
 import { createStorage } from "@cybernetic/storage";
 import type { CyberneticConfig } from "../config.js";
 import { createGateway } from "../create-gateway.js";
-import { createLogger } from "../logger.js";
+import { createLogger, flushed } from "../logger.js";
 import type { ServedGateway } from "../serve-gateway.js";
 import type { CliIo } from "./cli-io.js";
 import { writeSecrets } from "./data-dir.js";
@@ -277,11 +277,11 @@ export async function serveCommand(
     logger.info({ signal: received }, "shutting down");
   } catch (error) {
     await release(running, config.gateway.shutdownTimeoutMs, logger);
-    logger.flush();
+    await flushed(logger);
     throw error;
   }
   await release(running, config.gateway.shutdownTimeoutMs, logger);
   logger.info({}, "stopped");
-  logger.flush();
+  await flushed(logger);
   return 0;
 }

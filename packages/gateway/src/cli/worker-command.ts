@@ -1,7 +1,7 @@
 import { checkConnection, createDatabase, createPlatform } from "@cybernetic/core";
 import { createStorage } from "@cybernetic/storage";
 import type { CyberneticConfig } from "../config.js";
-import { createLogger } from "../logger.js";
+import { createLogger, flushed } from "../logger.js";
 import { createGatewayMetrics } from "../metrics.js";
 import { type CliIo, UsageError } from "./cli-io.js";
 import { assertServableRole } from "./database-runtime.js";
@@ -84,7 +84,7 @@ export async function workerCommand(config: CyberneticConfig, io: CliIo): Promis
     await storage?.close?.();
   } finally {
     await db.destroy();
-    logger.flush();
+    await flushed(logger);
   }
   return 0;
 }

@@ -148,7 +148,15 @@ export function createJobQueue(options: JobQueueOptions): CyberneticQueue {
   });
   boss.on("warning", (warning: unknown) => logger.warn({ warning }, "pg-boss warning"));
   const db = () => boss.getDb();
-  if (options.prepareStatements !== false) prepareRepeatedStatements(db());
+  if (options.prepareStatements !== false) {
+    prepareRepeatedStatements(db(), {
+      onDisabled: (error) =>
+        logger.warn(
+          { err: error },
+          "job queue: its connection goes through a pooler that loses prepared statements; running them unnamed (set prepareStatements: false, or give the queue a direct connection)",
+        ),
+    });
+  }
 
   return {
     boss,

@@ -193,7 +193,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
         async (jobs: JobWithMetadata<unknown>[]) => {
           loop.busy = true;
           // A full batch means more are waiting: another loop joins in.
-          if (jobs.length >= batchSize) wakeUp.wakeOne(definition.name);
+          if (batchSize > 1 && jobs.length >= batchSize) wakeUp.wakeOne(definition.name);
           const batch = Promise.all(jobs.map((job) => runOne(definition, job)));
           active.add(batch);
           try {
@@ -207,7 +207,6 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       workIds.push({ name: definition.name, id: loop.id });
     }
   }
-  await wakeUp.start();
 
   if (options.schedules !== false) {
     for (const { name, schedule } of selected) {
@@ -230,6 +229,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       ...(options.dispatchIntervalMs === undefined ? {} : { intervalMs: options.dispatchIntervalMs }),
     });
   }
+  // Last, so that nothing above can fail after the LISTEN is open (the loops poll until then).
+  await wakeUp.start();
   logger.info({ jobs: selected.map((j) => j.name), dispatcher: dispatcher !== undefined }, "workers started");
 
   return {

@@ -18,6 +18,7 @@ export interface WakeUp {
   wakeOne(name: string): void;
   /** Starts listening; without LISTEN (a transaction pooler, say) the loops poll. */
   start(): Promise<void>;
+  /** Closes the LISTEN connection (also done when the queue's pg-boss stops). */
   stop(): Promise<void>;
 }
 
@@ -67,6 +68,18 @@ export function createWakeUp(boss: PgBoss, schema: string, logger: Logger): Wake
   const wakeAll = () => {
     for (const { loops } of queues.values()) for (const loop of loops) notify(loop);
   };
+  const stop = async () => {
+    stopped = true;
+    clearTimeout(retry);
+    boss.off("stopped", onStopped);
+    const open = handle;
+    handle = undefined;
+    await open?.close();
+  };
+  // pg-boss closed its own listener in `boss.stop()`; this one goes with it (its reconnect loop would
+  // otherwise outlive the queue).
+  const onStopped = () => void stop();
+  boss.once("stopped", onStopped);
 
   return {
     add(name) {
@@ -87,6 +100,7 @@ export function createWakeUp(boss: PgBoss, schema: string, logger: Logger): Wake
         return;
       }
       const listen = db.listen.bind(db);
+      let failures = 0;
       // Once established, pg-boss's listener reconnects by itself; this retries the first LISTEN.
       const attempt = async (): Promise<void> => {
         try {
@@ -95,9 +109,10 @@ export function createWakeUp(boss: PgBoss, schema: string, logger: Logger): Wake
           else handle = opened;
         } catch (error) {
           if (stopped) return;
-          logger.warn(
+          (failures++ === 0 ? logger.warn : logger.debug).call(
+            logger,
             { err: error },
-            "workers: LISTEN failed (the database is away, or a transaction pooler); polling meanwhile, retrying in 10 s",
+            "workers: LISTEN failed (the database is away, or a transaction pooler); polling, retrying in 10 s",
           );
           retry = setTimeout(() => void attempt(), 10_000);
           retry.unref();
@@ -105,12 +120,6 @@ export function createWakeUp(boss: PgBoss, schema: string, logger: Logger): Wake
       };
       await attempt();
     },
-    async stop() {
-      stopped = true;
-      clearTimeout(retry);
-      const open = handle;
-      handle = undefined;
-      await open?.close();
-    },
+    stop,
   };
 }
