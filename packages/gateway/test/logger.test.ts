@@ -7,6 +7,7 @@ import { until } from "../../../test/support/until.ts";
 import { PermanentJobError } from "../../workers/src/index.ts";
 import { NotificationError } from "../../workers/src/notify/notification-error.ts";
 import { createLogger } from "../src/index.ts";
+import { flushed } from "../src/logger.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "cybernetic-log-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -46,6 +47,19 @@ describe("createLogger's buffered destination", () => {
       return text.includes("one line") ? text : undefined;
     }, "the buffered line");
     expect(JSON.parse(line.trim())).toMatchObject({ msg: "one line", requestId: "r1", level: "info" });
+  });
+
+  it("keeps an access-log line before a line logged after it (the batch drains first)", async () => {
+    const file = join(dir, "ordered.log");
+    const logger = createLogger({ destination: file });
+    const raw = (logger as unknown as Record<symbol, (line: string) => void>)[
+      Symbol.for("cybernetic.logger.rawWriter")
+    ];
+    raw?.(`${JSON.stringify({ level: "info", msg: "request" })}\n`);
+    logger.info({}, "stopped");
+    await flushed(logger);
+    const lines = (await readFile(file, "utf8")).trim().split("\n");
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(["request", "stopped"]);
   });
 
   it("keeps a busy server's lines, in order, across its 16 KiB writes", async () => {
