@@ -217,7 +217,13 @@ describe("policy evaluation", () => {
     }, "the alert to be delivered");
     const eventId = await publishedId(tenantId, seq);
     const causedBy = { policyId: p.id, eventId, depth: 1 };
-    expect(await events(tenantId, "algedonic.alert")).toEqual([
+    // The alert's event gets its public id when the publisher numbers it, which waits for older
+    // transactions anywhere on the cluster: wait for that, not for a fixed time.
+    const alerts = await until(async () => {
+      const rows = await events(tenantId, "algedonic.alert");
+      return rows.length === 1 && rows[0]?.id !== null ? rows : undefined;
+    }, "the alert's event to be published");
+    expect(alerts).toEqual([
       {
         id: expect.any(String),
         data: {
