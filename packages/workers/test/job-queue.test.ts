@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { PgBoss } from "pg-boss";
 import { beforeAll, describe, expect, it } from "vitest";
 import { seedTenant } from "../../../test/factories/index.ts";
 import { until } from "../../../test/support/until.ts";
@@ -21,10 +20,9 @@ import {
   createJobQueue,
   deadLetterQueue,
   jobNames,
-  QUEUE_SCHEMA,
   type QueuedJob,
 } from "../src/index.ts";
-import { useQueuePlatform } from "./support/queue-platform.ts";
+import { createHostQueues, useQueuePlatform } from "./support/queue-platform.ts";
 
 let queue: CyberneticQueue;
 const ctx = useQueuePlatform((q) => {
@@ -47,21 +45,7 @@ const hostPayload = (payload: object) => payload as JobPayloads[JobName];
 
 beforeAll(async () => {
   tenantId = (await seedTenant(ctx.platform)).tenant.id;
-  // A host creates its own queues as the owner role; installQueue only creates the built-in ones.
-  const owner = new PgBoss({
-    connectionString: ctx.database.ownerUrl,
-    schema: QUEUE_SCHEMA,
-    migrate: false,
-    supervise: false,
-    schedule: false,
-  });
-  owner.on("error", () => {});
-  await owner.start();
-  try {
-    for (const name of Object.values(HOST)) await owner.createQueue(name);
-  } finally {
-    await owner.stop({ graceful: false });
-  }
+  await createHostQueues(ctx, Object.values(HOST));
 });
 
 /** A queue of the test's own on the file's database, started. */

@@ -6,7 +6,6 @@
  */
 import { sql } from "kysely";
 import pg from "pg";
-import { PgBoss } from "pg-boss";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../../../test/support/until.ts";
 import { jsonObjectSchema } from "../../core/src/index.ts";
@@ -20,7 +19,7 @@ import {
   type WorkerRuntime,
 } from "../src/index.ts";
 import { notifyChannel } from "../src/runtime/internal/wake-up.ts";
-import { useQueuePlatform } from "./support/queue-platform.ts";
+import { createHostQueues, useQueuePlatform } from "./support/queue-platform.ts";
 
 declare module "../../core/src/jobs.ts" {
   interface JobPayloads {
@@ -40,20 +39,7 @@ const ctx = useQueuePlatform((q) => {
 });
 
 beforeAll(async () => {
-  const owner = new PgBoss({
-    connectionString: ctx.database.ownerUrl,
-    schema: QUEUE_SCHEMA,
-    migrate: false,
-    supervise: false,
-    schedule: false,
-  });
-  owner.on("error", () => {});
-  await owner.start();
-  try {
-    await owner.createQueue(NAME, { notify: true, retryLimit: 0 });
-  } finally {
-    await owner.stop({ graceful: false });
-  }
+  await createHostQueues(ctx, [NAME], { notify: true, retryLimit: 0 });
 });
 
 let runtime: WorkerRuntime | undefined;

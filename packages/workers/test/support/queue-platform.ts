@@ -1,9 +1,11 @@
+import { PgBoss, type Queue } from "pg-boss";
 import { afterAll, beforeAll } from "vitest";
 import { type TestPlatformContext, useTestPlatform } from "../../../../test/setup/database.ts";
 import {
   builtInJobs,
   type CyberneticQueue,
   createJobQueue,
+  QUEUE_SCHEMA,
   startWorkers,
   type WorkerRuntime,
 } from "../../src/index.ts";
@@ -64,4 +66,29 @@ export async function startPolicyWorkers(
     "the dispatcher's cursor",
   );
   return runtime;
+}
+
+/**
+ * Creates a host's own queues as the owner role, as a host would (installQueue only creates the built-in
+ * ones), with `options` (pg-boss's queue options) on each.
+ */
+export async function createHostQueues(
+  ctx: TestPlatformContext,
+  names: readonly string[],
+  options: Omit<Queue, "name"> = {},
+): Promise<void> {
+  const owner = new PgBoss({
+    connectionString: ctx.database.ownerUrl,
+    schema: QUEUE_SCHEMA,
+    migrate: false,
+    supervise: false,
+    schedule: false,
+  });
+  owner.on("error", () => {});
+  await owner.start();
+  try {
+    for (const name of names) await owner.createQueue(name, options);
+  } finally {
+    await owner.stop({ graceful: false });
+  }
 }
