@@ -16,11 +16,9 @@ RUN pnpm install --frozen-lockfile \
 
 # 2. Run: Node LTS, no build tools, no package manager state, a non-root user.
 FROM ${NODE_IMAGE} AS runtime
-# A 64 MiB young generation: under load the gateway's scavenges then find most of a request's objects
-# already dead (docs/benchmarks.md, "http"); with the default 16 MiB its p99 read latency was up to 1.2x
-# a hand-written fastify route's, with this 0.88-0.94x. It costs up to ~100 MiB more resident memory.
+# Node's default heap settings: `cybernetic serve` and `worker` tune V8 for serving themselves
+# (tuneRuntimeForServing, docs/configuration.md "Operations").
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=64 \
     HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /app

@@ -7,10 +7,16 @@
  * size as the gateway's, and the same rows and JSON (`{ items, nextCursor }`). No key cache, no rate
  * limiter, no access log, no outbox cursor: what the route needs and no more. Logging off. Prints
  * `READY <url>` when listening.
+ *
+ * BENCH_API_PEER_PRETENURING=off gives this process the V8 setting `cybernetic serve` gives the gateway
+ * (allocation-site pretenuring off), to check that the comparison does not hinge on it.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
 import Fastify from "fastify";
 import pg from "pg";
+
+if (process.env.BENCH_API_PEER_PRETENURING === "off") setFlagsFromString("--no-allocation-site-pretenuring");
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");

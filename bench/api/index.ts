@@ -10,6 +10,8 @@
  * servers and medians are compared. BENCH_API_SECONDS (default 3) per round, BENCH_API_ROUNDS (default
  * 3), BENCH_API_CONNECTIONS (default "10,50"). BENCH_API_PROFILE=<dir> runs both servers with
  * `--cpu-prof` into that directory (the profiles are written when the servers stop).
+ * BENCH_API_PEER_PRETENURING=off gives the hand-written server the V8 setting the gateway's process runs
+ * with (`tuneRuntimeForServing`, as `cybernetic serve`).
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -132,6 +134,7 @@ export default async function run(): Promise<BenchResult> {
     const handwritten = await startChild("handwritten-server.ts", {
       BENCH_DATABASE_URL: database.runtimeUrl,
       BENCH_POOL_SIZE: String(POOL_SIZE),
+      BENCH_API_PEER_PRETENURING: process.env.BENCH_API_PEER_PRETENURING ?? "",
     });
     children.push(handwritten.child);
     const urls = { gateway: `${gateway.url}${PATH}`, handwritten: `${handwritten.url}${PATH}` };
@@ -173,6 +176,7 @@ export default async function run(): Promise<BenchResult> {
       context: {
         path: PATH,
         episodes: 40,
+        peerPretenuring: process.env.BENCH_API_PEER_PRETENURING === "off" ? "off" : "V8 default",
         poolSize: POOL_SIZE,
         secondsPerRound: SECONDS,
         rounds: ROUNDS,

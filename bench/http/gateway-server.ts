@@ -2,10 +2,13 @@
  * Child process of the http benchmark: the real gateway (whole middleware stack: request id, access log
  * at info, auth with the key cache, rate limit, body limits, CORS, security headers, metrics) on a
  * loopback port. Access-log lines go to /dev/null through pino's buffered destination, so formatting is
- * measured but the terminal is not. Prints `READY <url>` when listening.
+ * measured but the terminal is not. The process is set up as `cybernetic serve` sets up its own
+ * (`tuneRuntimeForServing`). Prints `READY <url>` when listening.
  */
 import { createDatabase, createPlatform } from "@cybernetic/core";
-import { createGateway, createLogger } from "@cybernetic/gateway";
+import { createGateway, createLogger, tuneRuntimeForServing } from "@cybernetic/gateway";
+
+tuneRuntimeForServing();
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error("BENCH_DATABASE_URL is required");

@@ -198,6 +198,11 @@ export function createGateway(options: GatewayOptions): Gateway {
           requestTimeoutMs: config.requestTimeoutMs,
           beforeStop: () => hub?.close(),
           onClose: async () => {},
+          onCut: (info) =>
+            logger.warn(
+              info,
+              `SHUTDOWN_TIMEOUT_MS passed while stopping http (close's timeoutMs); cutting ${info.requests} requests in flight`,
+            ),
           onClientError: (info) => logger.warn(info, "malformed request rejected by the HTTP parser"),
         },
         serveOptions,

@@ -47,4 +47,6 @@ export {
 } from "./metrics.js";
 export { buildOpenApiDocument, type OpenApiInfo } from "./openapi/build-openapi-document.js";
 export type { PolicyEvaluationOutcome, PolicyEvaluator } from "./policy-evaluator.js";
+// Process settings for a long-running server (the CLI's serve and worker apply them)
+export { type RuntimeTuning, tuneRuntimeForServing } from "./runtime-tuning.js";
 export type { ServedGateway, ServeOptions } from "./serve-gateway.js";

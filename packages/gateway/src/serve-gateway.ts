@@ -15,6 +15,12 @@ import type { RequestTracker } from "./pipeline.js";
  */
 const FRESH_CONNECTION_GRACE_MS = 1_000;
 
+/**
+ * At most this much of `close()`'s `timeoutMs` (and never more than a tenth of it) is kept after the cut
+ * for the interrupted requests to finish.
+ */
+const CUT_SETTLE_MS = 50;
+
 /** Node requires requestTimeout ≥ headersTimeout unless it is 0 (off). */
 const requestTimeoutFor = (target: ServeTarget) => {
   const request = target.requestTimeoutMs ?? 300_000;
@@ -43,7 +49,8 @@ export interface ServedGateway {
    * 2. connections already waiting in the kernel's accept queue are accepted and answered, not reset;
    * 3. the listener closes; idle keep-alive connections close at once, new ones once they had a moment
    *    to send their request; in-flight requests finish;
-   * 4. whatever is left when `timeoutMs` runs out is cut.
+   * 4. whatever is left shortly before `timeoutMs` runs out is cut (50 ms before, or a tenth of it when
+   *    shorter), and the requests the cut interrupted get that time to finish.
    * Resolves once the server is closed; calling it twice returns the same promise.
    */
   close(options?: { timeoutMs?: number; drainMs?: number }): Promise<void>;
@@ -64,6 +71,8 @@ export interface ServeTarget {
   beforeStop?(): void;
   /** Run after the server closed. */
   onClose(): Promise<void>;
+  /** Told when `timeoutMs` ran out with requests still in flight, just before they are cut. */
+  onCut?(info: { requests: number; connections: number; timeoutMs: number }): void;
   /** Told about a request Node's HTTP parser rejected before the app saw it (answered by `serveGateway`). */
   onClientError?(info: { requestId: string; status: number; reason: string }): void;
 }
@@ -225,19 +234,24 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
     };
     sweep();
     const sweeper = setInterval(sweep, 25);
+    // The end of the ceiling is kept for the requests a cut interrupts: their body reads fail within a turn
+    // or two of the loop, and they finish (status, access-log line) before the server reports closed.
+    const settleMs = Math.min(CUT_SETTLE_MS, Math.floor(timeoutMs / 10));
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       Promise.all([closed, target.tracker.idle()]).then(() => "closed" as const),
       new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), left());
+        timer = setTimeout(() => resolve("timeout"), Math.max(0, left() - settleMs));
       }),
     ]);
     clearInterval(sweeper);
     clearTimeout(timer);
     if (outcome === "timeout") {
+      target.onCut?.({ requests: target.tracker.active, connections: sockets.size, timeoutMs });
       node.closeAllConnections();
       for (const socket of sockets.keys()) socket.destroy();
       await closed;
+      await Promise.race([target.tracker.idle(), sleep(left())]);
     }
     await target.onClose();
   };

@@ -342,6 +342,10 @@ describe("cybernetic serve's SHUTDOWN_TIMEOUT_MS", () => {
       const [, url] = await serve.waitFor(/listening on (http:\/\/\S+)/);
       const { port } = new URL(url as string);
       const { connect } = await import("node:net");
+      // The key is cached after one complete request: the slow one below is past auth (no database look-up
+      // still running when the deadline comes) and waiting for its body.
+      const warm = await fetch(`${url}/v1/episodes`, { headers: { authorization: `Bearer ${apiKey?.key}` } });
+      expect(warm.status).toBe(200);
       // An episode whose body never arrives in full: in flight until the deadline cuts it.
       const socket = connect(Number(port), "127.0.0.1");
       await new Promise<void>((resolve) => socket.once("connect", () => resolve()));

@@ -8,12 +8,20 @@ import { describe, expect, it } from "vitest";
 import { until } from "../../../test/support/until.ts";
 import { createGateway, type Gateway, type ServedGateway } from "../src/index.ts";
 import { ADMIN_KEY, createTenant, request, useGateway } from "./helpers/gateway-harness.ts";
+import { captureLogs } from "./helpers/log-capture.ts";
 
 const h = useGateway();
 
 let lastGateway: Gateway | undefined;
+let logLines: Record<string, unknown>[] = [];
 const serveOwn = (config: { shutdownDrainMs?: number; shutdownTimeoutMs?: number } = {}) => {
-  lastGateway = createGateway({ platform: h.db.platform, config: { adminKey: ADMIN_KEY, ...config } });
+  const { logger, lines } = captureLogs();
+  logLines = lines;
+  lastGateway = createGateway({
+    platform: h.db.platform,
+    logger,
+    config: { adminKey: ADMIN_KEY, ...config },
+  });
   return lastGateway.serve({ port: 0, host: "127.0.0.1" });
 };
 
@@ -83,9 +91,22 @@ describe("graceful close", () => {
     const started = performance.now();
     await server.close({ timeoutMs: 600 });
     const elapsed = performance.now() - started;
+    const loggedByClose = [...logLines];
     await cut;
     expect(answered).toBe(""); // cut, not answered: it never finished
     // Generous: the contract is "a ceiling", not a latency (a broken ceiling ran to the old 10 s default).
     expect(elapsed).toBeLessThan(600 + 1_500);
+    // The cut is logged, and the interrupted request finished (its access-log line) before close() resolved.
+    expect(loggedByClose).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        requests: 1,
+        timeoutMs: 600,
+        msg: expect.stringMatching(/^SHUTDOWN_TIMEOUT_MS passed/),
+      }),
+    );
+    expect(logLines).toContainEqual(
+      expect.objectContaining({ msg: "request", route: "/v1/episodes", method: "POST" }),
+    );
   });
 });
