@@ -185,6 +185,12 @@ export const gatewayConfigSchema = z.object({
   headersTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
   /** A request, body included, must have arrived within this long (0: no limit, e.g. for huge uploads). */
   requestTimeoutMs: z.number().int().min(0).max(86_400_000).default(300_000),
+  /**
+   * How long an idle keep-alive connection stays open for its next request. Longer than the idle timeout
+   * of the load balancer in front (60 s on AWS's ALB and in nginx's default): otherwise the gateway can
+   * close a connection just as the balancer sends a request on it, and the client gets a 502.
+   */
+  keepAliveTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(72_000),
 });
 
 /** What the HTTP app needs (`createGateway({ config })`); every field has a default. */
@@ -286,6 +292,7 @@ export const environmentSchema = z
     SHUTDOWN_DRAIN_MS: numeric(gateway.shutdownDrainMs),
     HEADERS_TIMEOUT_MS: numeric(gateway.headersTimeoutMs),
     REQUEST_TIMEOUT_MS: numeric(gateway.requestTimeoutMs),
+    KEEP_ALIVE_TIMEOUT_MS: numeric(gateway.keepAliveTimeoutMs),
     /** Unset: `cybernetic serve` serves examples/dashboard/dist when it is built next to the gateway. */
     DASHBOARD_DIR: text(gateway.dashboardDir).transform((v) => (v === undefined ? undefined : resolve(v))),
     CORS_ORIGINS: optionalString
@@ -475,6 +482,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
       events: {
         heartbeatMs: e.EVENTS_HEARTBEAT_MS,
         retryMs: e.EVENTS_RETRY_MS,

@@ -196,6 +196,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           defaultDrainMs: config.shutdownDrainMs,
           headersTimeoutMs: config.headersTimeoutMs,
           requestTimeoutMs: config.requestTimeoutMs,
+          keepAliveTimeoutMs: config.keepAliveTimeoutMs,
           beforeStop: () => hub?.close(),
           onClose: async () => {},
           onCut: (info) =>

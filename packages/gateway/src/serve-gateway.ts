@@ -21,6 +21,9 @@ const FRESH_CONNECTION_GRACE_MS = 1_000;
  */
 const CUT_SETTLE_MS = 50;
 
+/** How long an idle keep-alive connection stays open, when the target does not say (fastify's default too). */
+const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 /** Node requires requestTimeout ≥ headersTimeout unless it is 0 (off). */
 const requestTimeoutFor = (target: ServeTarget) => {
   const request = target.requestTimeoutMs ?? 300_000;
@@ -65,6 +68,8 @@ export interface ServeTarget {
   defaultDrainMs?: number;
   /** Node's `headersTimeout` (ms): a request head must arrive within it, or 408. */
   headersTimeoutMs?: number;
+  /** Node's `keepAliveTimeout` (ms): how long an idle keep-alive connection waits for its next request. */
+  keepAliveTimeoutMs?: number;
   /** Node's `requestTimeout` (ms; 0 for none): the whole request must arrive within it. */
   requestTimeoutMs?: number;
   /** Run once draining is over, before the listener closes (ends SSE streams with a final event). */
@@ -156,6 +161,9 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
   const address = node?.address();
   if (!node || !address || typeof address === "string")
     throw new Error("the HTTP server did not start listening");
+  // Node's default (5 s) is shorter than the idle timeout of most load balancers in front of it (see
+  // `keepAliveTimeoutMs` in config.ts).
+  node.keepAliveTimeout = target.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
   // An `Expect` other than 100-continue: Node would answer a bare 417.
   node.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req.headers["x-request-id"] as string | undefined);
@@ -195,15 +203,26 @@ export async function serveGateway(target: ServeTarget, options: ServeOptions = 
     // A 413 (or any closing answer) sent before the body was read must reach a client still sending it.
     lingerOnClose(socket, () => info.current);
   });
+  // One `request` listener: the bookkeeping, then srvx's handler (its own listener, swapped for this one).
+  // Node's emit of an event with two listeners copies the listener array on every request, and one shared
+  // `close` listener spares a closure and a once-wrapper per response.
+  const onResponseClose = function (this: ServerResponse) {
+    const info = sockets.get(this.req?.socket as Socket);
+    if (info !== undefined) info.inFlight--;
+  };
+  const handle = server.node?.handler as ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  if (handle === undefined || !node.listeners("request").includes(handle))
+    throw new Error("the HTTP server's request handler was not found");
+  node.removeListener("request", handle);
   node.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const info = sockets.get(req.socket as Socket);
-    if (info === undefined) return;
-    info.served++;
-    info.inFlight++;
-    info.current = req;
-    res.once("close", () => {
-      info.inFlight--;
-    });
+    if (info !== undefined) {
+      info.served++;
+      info.inFlight++;
+      info.current = req;
+      res.on("close", onResponseClose);
+    }
+    handle(req, res);
   });
 
   const close = async (timeoutMs: number, drainMs: number) => {

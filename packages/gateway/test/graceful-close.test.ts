@@ -14,7 +14,9 @@ const h = useGateway();
 
 let lastGateway: Gateway | undefined;
 let logLines: Record<string, unknown>[] = [];
-const serveOwn = (config: { shutdownDrainMs?: number; shutdownTimeoutMs?: number } = {}) => {
+const serveOwn = (
+  config: { shutdownDrainMs?: number; shutdownTimeoutMs?: number; keepAliveTimeoutMs?: number } = {},
+) => {
   const { logger, lines } = captureLogs();
   logLines = lines;
   lastGateway = createGateway({
@@ -108,5 +110,40 @@ describe("graceful close", () => {
     expect(logLines).toContainEqual(
       expect.objectContaining({ msg: "request", route: "/v1/episodes", method: "POST" }),
     );
+  });
+});
+
+describe("keep-alive", () => {
+  it("keeps an idle connection open 72 s by default, longer than a load balancer's 60 s idle timeout", async () => {
+    const server = await serveOwn();
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    let head = "";
+    socket.on("data", (chunk: Buffer) => {
+      head += chunk.toString("latin1");
+    });
+    socket.write("GET /health HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until(() => head.includes("\r\n\r\n"), "the response head");
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head.toLowerCase()).toContain("keep-alive: timeout=72\r\n");
+    socket.destroy();
+    await server.close({ timeoutMs: 1_000 });
+  });
+
+  it("closes an idle connection once keepAliveTimeoutMs passed, and says so in Keep-Alive", async () => {
+    const server = await serveOwn({ keepAliveTimeoutMs: 1_000 });
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    let received = "";
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+    });
+    const closedByServer = new Promise<void>((resolve) => socket.once("end", () => resolve()));
+    socket.write("GET /health HTTP/1.1\r\nhost: x\r\n\r\n");
+    await closedByServer; // the server ends the idle connection (the test times out if it never does)
+    expect(received.toLowerCase()).toContain("keep-alive: timeout=1\r\n");
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    socket.destroy();
+    await server.close({ timeoutMs: 1_000 });
   });
 });
