@@ -29,8 +29,9 @@ export function hasPretenuringFlag(execArgv: readonly string[]): boolean {
  * site's objects straight into the old generation. Under load, sites that build per-request objects (on
  * the path that parses a list read's rows, for one) can be judged long-lived that way, and then never are:
  * each such object dies in the old generation, and until the next full collection it keeps every young
- * object it points to alive, so each scavenge copies them again. On a 50-connection list-read benchmark that made every
- * scavenge copy about 2 MB instead of 0.5 MB and pause 8 ms instead of 2 ms (docs/benchmarks.md).
+ * object it points to alive, so each scavenge copies them again. On a 50-connection list-read benchmark
+ * that made every scavenge copy about 2 MB instead of 0.5 MB and pause 8 ms instead of 2 ms
+ * (docs/benchmarks.md).
  * Without pretenuring those objects are allocated young and die young; the cost is that objects that do
  * live long are copied once more before they are promoted.
  *

@@ -107,7 +107,7 @@ describe("graceful close", () => {
         msg: expect.stringMatching(/^SHUTDOWN_TIMEOUT_MS passed/),
       }),
     );
-    expect(logLines).toContainEqual(
+    expect(loggedByClose).toContainEqual(
       expect.objectContaining({ msg: "request", route: "/v1/episodes", method: "POST" }),
     );
   });
